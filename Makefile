@@ -1,0 +1,49 @@
+# labkit: every target bootstraps its own virtual environment first.
+#   make test   lint + unit tests + notebooks under nbval
+#   make run    the lab's main job, headless
+#   make lab    JupyterLab on notebooks/
+#   make bench  the speed benchmark
+# VENV can point anywhere (CI keeps one outside the clone, keyed by the dependency list).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.labkit-installed
+# The install is redone when the checkout or pyproject.toml changes.
+STAMP_KEY := $(CURDIR) $(shell cksum pyproject.toml 2>/dev/null | cut -d' ' -f1)
+export MPLBACKEND ?= Agg
+export PYTHONUNBUFFERED := 1
+
+.PHONY: venv test lint unit notebooks run lab bench clean
+
+venv:
+	@if [ ! -x "$(PY)" ]; then echo "creating virtual environment in $(VENV)"; $(PYTHON) -m venv "$(VENV)"; fi
+	@if [ "$$(cat "$(STAMP)" 2>/dev/null)" != "$(STAMP_KEY)" ]; then \
+		echo "installing labkit and its dependencies into $(VENV) (first time: a few minutes)"; \
+		"$(PY)" -m pip install --quiet --upgrade pip && \
+		"$(PY)" -m pip install --quiet -e ".[dev]" && \
+		echo "$(STAMP_KEY)" > "$(STAMP)"; \
+	fi
+
+lint: venv
+	"$(BIN)/ruff" check .
+
+unit: venv
+	"$(PY)" -m pytest tests
+
+test: venv
+	"$(BIN)/ruff" check .
+	"$(PY)" -m pytest tests
+
+run: venv
+	"$(PY)" -m labkit train logistic --impl scratch --out build/logistic-scratch
+	"$(PY)" -m labkit train logistic --impl nn --out build/logistic-nn
+
+lab: venv
+	"$(BIN)/jupyter" lab notebooks
+
+bench: venv
+	"$(PY)" benchmarks/bench_epoch.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
