@@ -1,0 +1,238 @@
+"""Command line: train the lab's models headless, and manage the Fashion-MNIST data.
+
+    labkit train logistic --impl scratch|nn [--epochs --lr --batch-size --seed --device --out]
+    labkit train softmax  --impl scratch|nn [... --source auto|real|synthetic --root DIR]
+    labkit data [info|prepare|check] [--source ...] [--root DIR]
+
+``python -m labkit`` is the same program. Each training run prints a progress bar and a
+per-epoch table, and writes ``history.json`` and ``curves.png`` (plus a decision-boundary or
+confusion-matrix figure) into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+__all__ = ["main", "build_parser"]
+
+DEFAULTS = {
+    # the seeds' settings: batch 64 on the synthetic set, batch 256 and lr 0.1 on Fashion-MNIST
+    "logistic": {"epochs": 30, "lr": 1.0, "batch_size": 64, "out": "build/logistic"},
+    "softmax": {"epochs": 10, "lr": 0.1, "batch_size": 256, "out": "build/softmax"},
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labkit", description="labkit: logistic and softmax regression, from scratch "
+        "and with torch.nn")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model and write its history and plots")
+    train.add_argument("model", choices=["logistic", "softmax"],
+                       help="logistic: the synthetic 2-d set; softmax: Fashion-MNIST")
+    train.add_argument("--impl", choices=["scratch", "nn"], default="scratch",
+                       help="from-scratch tensors or torch.nn (default: scratch)")
+    train.add_argument("--epochs", type=_positive_int, help="number of epochs")
+    train.add_argument("--lr", type=_positive_float, help="learning rate")
+    train.add_argument("--batch-size", type=_positive_int, help="minibatch size")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
+    train.add_argument("--out", type=Path, help="output folder")
+    train.add_argument("--dataset", choices=["logistic", "clusters"], default="logistic",
+                       help="logistic model only: seed 000's uniform set or the Gaussian "
+                       "clusters (default logistic)")
+    train.add_argument("--source", choices=["auto", "real", "synthetic"], default="auto",
+                       help="softmax only: Fashion-MNIST source (default auto)")
+    train.add_argument("--root", type=Path, help="data folder (default: $LABKIT_DATA or data/)")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    data = commands.add_parser("data", help="where the Fashion-MNIST data is; prepare or check it")
+    data.add_argument("action", nargs="?", choices=["info", "prepare", "check"], default="info",
+                      help="info (default): where the data is and which source would load; "
+                      "prepare: load it once (download or generate) and build the cache; "
+                      "check: re-read the raw files and verify them")
+    data.add_argument("--source", choices=["auto", "real", "synthetic"], default="auto")
+    data.add_argument("--root", type=Path, help="data folder (default: $LABKIT_DATA or data/)")
+    data.add_argument("--no-download", action="store_true", help="never try the network")
+    return parser
+
+
+def _device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SystemExit(f"labkit: --device must be cpu, cuda or mps, got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("labkit: --device cuda was asked for but torch.cuda.is_available() "
+                         "is False on this machine")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SystemExit("labkit: --device mps was asked for but MPS is not available")
+    return device
+
+
+def _print_table(history) -> None:
+    print(f"{'epoch':>5} {'train loss':>11} {'train acc':>10} {'test loss':>10} "
+          f"{'test acc':>9} {'seconds':>8}")
+    for r in history.records:
+        print(f"{r['epoch']:>5} {r['train_loss']:>11.4f} {r['train_acc']:>10.4f} "
+              f"{r['test_loss']:>10.4f} {r['test_acc']:>9.4f} {r['seconds']:>8.3f}")
+
+
+def _train_logistic(args, device):
+    import labkit as lk
+
+    if args.dataset == "logistic":
+        true_w, true_b = (1.9, -3.1), -0.6
+        X_train, y_train = lk.make_logistic_data(2000, true_w, true_b, seed=args.seed)
+        X_test, y_test = lk.make_logistic_data(1000, true_w, true_b, seed=args.seed + 1)
+    else:
+        true_w = true_b = None
+        X_train, y_train = lk.make_gaussian_clusters(1000, seed=args.seed)
+        X_test, y_test = lk.make_gaussian_clusters(500, seed=args.seed + 1)
+    g = torch.Generator().manual_seed(args.seed)
+    train_iter = lk.InMemoryLoader(X_train, y_train, args.batch_size, seed=args.seed)
+    test_iter = lk.InMemoryLoader(X_test, y_test, 1000, shuffle=False)
+    scratch = lk.LogisticRegressionScratch(X_train.shape[1], generator=g)
+    if args.impl == "scratch":
+        net = scratch
+        loss = lambda y_hat, y: lk.binary_cross_entropy_with_logits(  # noqa: E731
+            y_hat, y, reduction="none")
+        lr = args.lr
+        updater = lambda batch_size: lk.sgd(net.parameters(), lr, batch_size)  # noqa: E731
+    else:
+        net = scratch.to_nn()
+        loss = torch.nn.BCEWithLogitsLoss()
+        updater = torch.optim.SGD(net.parameters(), lr=args.lr)
+    history = lk.train(net, train_iter, test_iter, loss, args.epochs, updater, device=device,
+                       progress=not args.no_progress)
+    if args.impl == "scratch":
+        w, b = net.w.detach().cpu(), net.b.detach().cpu()
+    else:
+        w, b = net.linear.weight.detach().cpu()[0], net.linear.bias.detach().cpu()[0]
+    extra = {"w": w.tolist(), "b": float(b)}
+    print(f"learned w = {[round(v, 4) for v in w.tolist()]}, b = {float(b):.4f}")
+    if true_w is not None:
+        extra.update(true_w=list(true_w), true_b=true_b)
+        scale = (torch.tensor(true_w).norm() / w.norm()).item()
+        print(f"true    w = {list(true_w)}, b = {true_b}  (learned, rescaled to the true "
+              f"norm: w = {[round(v * scale, 3) for v in w.tolist()]}, b = {float(b) * scale:.3f})")
+    fig = lk.plot_decision_boundary(X_test, y_test, w, b, true_w=true_w, true_b=true_b,
+                                    title=f"logistic regression ({args.impl}), test set")
+    return history, {"decision_boundary.png": fig}, extra
+
+
+def _train_softmax(args, device):
+    import labkit as lk
+
+    data = lk.load_fashion_mnist(root=args.root, source=args.source)
+    print(f"Fashion-MNIST source: {data.source} ({data.raw_folder})")
+    train_iter = lk.InMemoryLoader(data.train_images, data.train_labels, args.batch_size,
+                                   seed=args.seed, device=device)
+    test_iter = lk.InMemoryLoader(data.test_images, data.test_labels, 1024, shuffle=False,
+                                  device=device)
+    g = torch.Generator().manual_seed(args.seed)
+    scratch = lk.SoftmaxRegressionScratch(generator=g)
+    if args.impl == "scratch":
+        net = scratch
+        loss = lambda y_hat, y: lk.cross_entropy(y_hat, y, reduction="none")  # noqa: E731
+        lr = args.lr
+        updater = lambda batch_size: lk.sgd(net.parameters(), lr, batch_size)  # noqa: E731
+    else:
+        net = scratch.to_nn()
+        loss = torch.nn.CrossEntropyLoss()
+        updater = torch.optim.SGD(net.parameters(), lr=args.lr)
+    history = lk.train(net, train_iter, test_iter, loss, args.epochs, updater, device=device,
+                       progress=not args.no_progress)
+    preds, targets = [], []
+    with torch.no_grad():
+        for X, y in test_iter:
+            preds.append(net(X.to(device)).argmax(dim=1).cpu())
+            targets.append(y.cpu())
+    cm = lk.confusion_matrix(torch.cat(preds), torch.cat(targets), len(data.classes))
+    pairs = lk.most_confused(cm, k=3, class_names=data.classes)
+    print("most confused (true -> predicted: count): " +
+          "; ".join(f"{t} -> {p}: {c}" for t, p, c in pairs))
+    fig = lk.plot_confusion_matrix(cm, data.classes)
+    extra = {"source": data.source, "confusion_matrix": cm.tolist()}
+    return history, {"confusion_matrix.png": fig}, extra
+
+
+def _cmd_train(args) -> int:
+    import labkit as lk
+
+    defaults = DEFAULTS[args.model]
+    for key in ("epochs", "lr", "batch_size"):
+        if getattr(args, key) is None:
+            setattr(args, key, defaults[key])
+    out = args.out if args.out is not None else Path(f"{defaults['out']}-{args.impl}")
+    device = _device(args.device)
+    torch.manual_seed(args.seed)
+    print(f"labkit train {args.model} --impl {args.impl}: epochs={args.epochs} lr={args.lr} "
+          f"batch_size={args.batch_size} seed={args.seed} device={device}")
+    start = time.perf_counter()
+    if args.model == "logistic":
+        history, figures, extra = _train_logistic(args, device)
+    else:
+        history, figures, extra = _train_softmax(args, device)
+    elapsed = time.perf_counter() - start
+    _print_table(history)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"model": args.model, "impl": args.impl, "epochs": args.epochs, "lr": args.lr,
+              "batch_size": args.batch_size, "seed": args.seed, "device": str(device),
+              "seconds": elapsed, "history": history.records, **extra}
+    (out / "history.json").write_text(json.dumps(record, indent=2))
+    figures = {"curves.png": lk.plot_history(history, title=f"{args.model} ({args.impl})"),
+               **figures}
+    for name, fig in figures.items():
+        fig.savefig(out / name, dpi=100, bbox_inches="tight")
+    last = history.last
+    print(f"final: train loss {last['train_loss']:.4f}, train acc {last['train_acc']:.4f}, "
+          f"test loss {last['test_loss']:.4f}, test acc {last['test_acc']:.4f} "
+          f"({elapsed:.1f} s)")
+    print(f"wrote {', '.join(str(out / n) for n in ['history.json', *figures])}")
+    return 0
+
+
+def _cmd_data(args) -> int:
+    from labkit.data import fashion_mnist
+
+    return fashion_mnist.data_command(args.action, root=args.root, source=args.source,
+                                      download=not args.no_download)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "train":
+        return _cmd_train(args)
+    return _cmd_data(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
