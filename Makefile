@@ -13,6 +13,8 @@ STAMP := $(VENV)/.labkit-installed
 STAMP_KEY := $(CURDIR) $(shell cksum pyproject.toml 2>/dev/null | cut -d' ' -f1)
 export MPLBACKEND ?= Agg
 export PYTHONUNBUFFERED := 1
+# nbval: lax mode compares only cells tagged nbval-check-output; the kernel is this venv's Python
+NBVAL := --nbval-lax --nbval-current-env
 
 .PHONY: venv test lint unit notebooks run lab bench clean
 
@@ -31,9 +33,12 @@ lint: venv
 unit: venv
 	"$(PY)" -m pytest tests
 
+notebooks: venv
+	"$(PY)" -m pytest notebooks $(NBVAL)
+
 test: venv
 	"$(BIN)/ruff" check .
-	"$(PY)" -m pytest tests
+	"$(PY)" -m pytest tests notebooks $(NBVAL)
 
 run: venv
 	"$(PY)" -m labkit train logistic --impl scratch --out build/logistic-scratch
