@@ -1,0 +1,349 @@
+"""Classification metrics: accuracy, a running sum, evaluation loops and confusion matrices.
+
+Introduced in ``02_logistic_regression_scratch`` (``accuracy``, ``Accumulator``,
+``evaluate_accuracy``); the confusion matrix appears in ``05_softmax_regression_nn``.
+
+Conventions (d2l's):
+
+- ``accuracy(y_hat, y)`` returns the NUMBER of correct predictions (an ``int``), so that
+  counts from batches of different sizes can be summed and divided once at the end.
+- With ``C > 1`` scores per example the prediction is ``argmax`` over the classes, for
+  logits and probabilities alike. Never threshold class probabilities at 0.5 before the
+  argmax: with three or more classes the top probability is often below 0.5, and
+  ``(y_hat > 0.5).argmax(1)`` then predicts class 0 for that example.
+- A single score per example (``(N,)`` or ``(N, 1)``) is a binary prediction: class 1 when
+  the logit is > 0 (``from_logits=True``) or the probability is > 0.5.
+
+Shapes: ``N`` is the batch size, ``C`` the number of classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+
+import torch
+
+from labkit._checks import check_batch_sizes, check_positive_int, check_tensor, describe
+
+__all__ = [
+    "accuracy",
+    "Accumulator",
+    "evaluate",
+    "evaluate_accuracy",
+    "confusion_matrix",
+    "per_class_accuracy",
+    "most_confused",
+]
+
+
+def _predicted_labels(y_hat: torch.Tensor, from_logits: bool) -> torch.Tensor:
+    """Predicted labels ``(N,)`` from scores ``(N, C)``, binary scores ``(N,)``/``(N, 1)``,
+    or labels (integer or bool dtype)."""
+    if y_hat.dim() == 0 or y_hat.dim() > 2:
+        raise ValueError(
+            f"y_hat must have shape (N, C), (N,) or (N, 1), got shape {tuple(y_hat.shape)}"
+        )
+    if y_hat.dim() == 2 and y_hat.shape[1] > 1:
+        return y_hat.argmax(dim=1)  # (N, C) -> (N,): same for logits and probabilities
+    y_hat = y_hat.reshape(-1)  # (N,) or (N, 1) -> (N,)
+    if y_hat.is_floating_point():
+        threshold = 0.0 if from_logits else 0.5
+        return (y_hat > threshold).long()  # binary scores -> 0/1 labels
+    return y_hat  # already labels
+
+
+def accuracy(y_hat: torch.Tensor, y: torch.Tensor, *, from_logits: bool = True) -> int:
+    """The number of correct predictions in a batch (not the fraction).
+
+    Args:
+        y_hat: one of
+            - scores ``(N, C)`` with ``C > 1`` (logits or probabilities): the prediction
+              is ``y_hat.argmax(dim=1)``;
+            - binary scores ``(N,)`` or ``(N, 1)``, floating point: the prediction is 1
+              where the score is > 0 (logits, ``from_logits=True``) or > 0.5
+              (probabilities, ``from_logits=False``);
+            - predicted labels ``(N,)``, integer or bool dtype: compared directly.
+        y: true labels ``(N,)`` (or ``(N, 1)``), integer or float (``0.``/``1.``).
+        from_logits: only used for binary float scores, see above.
+
+    Returns:
+        ``int``: how many of the ``N`` predictions equal ``y``. Divide by ``N`` (or use
+        ``evaluate_accuracy``) for a fraction.
+    """
+    check_tensor(y_hat, "y_hat")
+    check_tensor(y, "y")
+    if y.dim() == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.dim() != 1:
+        raise ValueError(f"y must hold labels of shape (N,), got shape {tuple(y.shape)}")
+    preds = _predicted_labels(y_hat, from_logits)  # (N,)
+    check_batch_sizes(preds.shape[0], y.shape[0], "y_hat", "y")
+    cmp = preds.to(y.dtype) == y  # (N,) bool; compare in y's dtype (0. == 0 for float y)
+    return int(cmp.sum())
+
+
+class Accumulator:
+    """``n`` running sums, e.g. (total loss, number correct, number of examples).
+
+    Example::
+
+        metric = Accumulator(3)
+        for X, y in train_iter:
+            ...
+            metric.add(float(l.sum()), accuracy(y_hat, y), y.numel())
+        mean_loss, acc = metric[0] / metric[2], metric[1] / metric[2]
+
+    Values are stored as Python floats (``float(tensor)`` works for 0-d tensors).
+    """
+
+    def __init__(self, n: int) -> None:
+        self.data = [0.0] * check_positive_int(n, "n")
+
+    def add(self, *args) -> None:
+        """Add one value to each sum; exactly ``n`` values, in order."""
+        if len(args) != len(self.data):
+            raise TypeError(
+                f"Accumulator({len(self.data)}).add() takes {len(self.data)} values, "
+                f"got {len(args)}"
+            )
+        self.data = [a + float(b) for a, b in zip(self.data, args)]
+
+    def reset(self) -> None:
+        """Set every sum back to 0."""
+        self.data = [0.0] * len(self.data)
+
+    def __getitem__(self, idx: int) -> float:
+        return self.data[idx]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"Accumulator({self.data})"
+
+
+@contextlib.contextmanager
+def _eval_mode(net):
+    """Put ``net`` in eval mode for the block, then restore the previous mode.
+
+    Works for ``nn.Module`` and for any object with ``eval()``/``train()`` methods (the
+    scratch models); objects without a ``training`` flag are put in eval mode and left
+    there (``train_epoch`` calls ``net.train()`` itself).
+    """
+    eval_fn = getattr(net, "eval", None)
+    if not callable(eval_fn):
+        yield
+        return
+    was_training = getattr(net, "training", None)
+    eval_fn()
+    try:
+        yield
+    finally:
+        if isinstance(was_training, bool) and callable(getattr(net, "train", None)):
+            net.train(was_training)
+
+
+def _unpack_batch(batch, name: str, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(X, y)`` from one batch, moved to ``device`` when one is given."""
+    if not isinstance(batch, Sequence) or isinstance(batch, (str, bytes)) or len(batch) != 2:
+        raise TypeError(
+            f"{name} must yield (X, y) pairs, got a batch that is {describe(batch)}"
+        )
+    X, y = batch
+    if device is not None:
+        X, y = X.to(device), y.to(device)
+    return X, y
+
+
+def _batch_size(X, y) -> int:
+    if isinstance(y, torch.Tensor) and y.dim() > 0:
+        return y.shape[0]
+    return len(X)
+
+
+def _loss_sum_and_mean(l, loss, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's summed and mean loss from the output ``l = loss(y_hat, y)``.
+
+    ``l`` is either per-example losses ``(N,)`` (``reduction="none"``) or a 0-d tensor: the
+    batch mean, or the batch sum when ``loss.reduction == "sum"``.
+    """
+    if not isinstance(l, torch.Tensor):
+        raise TypeError(f"loss must return a tensor, got {describe(l)}")
+    if l.dim() == 0:
+        if getattr(loss, "reduction", None) == "sum":
+            return l, l / n
+        return l * n, l
+    if l.shape != (n,):
+        raise ValueError(
+            f"loss must return one loss per example, shape ({n},), or a 0-d tensor, got "
+            f"shape {tuple(l.shape)}; check the shapes of y_hat and y"
+        )
+    return l.sum(), l.mean()
+
+
+def _check_iterable(data_iter, name: str) -> None:
+    if not isinstance(data_iter, Iterable):
+        raise TypeError(
+            f"{name} must be an iterable of (X, y) batches, got {describe(data_iter)}"
+        )
+
+
+def evaluate(net, data_iter, loss=None, *, device=None,
+             from_logits: bool = True) -> tuple[float | None, float]:
+    """Mean loss and accuracy of ``net`` over every batch of ``data_iter``.
+
+    ``net`` is put in eval mode for the pass (its previous mode is restored afterwards)
+    and gradients are off (``torch.no_grad()``).
+
+    Args:
+        net: a callable ``X -> y_hat``: an ``nn.Module`` or a scratch model.
+        data_iter: an iterable of ``(X, y)`` batches.
+        loss: optional ``loss(y_hat, y)`` returning per-example losses ``(N,)`` or a 0-d
+            mean (a sum if ``loss.reduction == "sum"``).
+        device: if given, each batch is moved there (``net`` must already be there).
+        from_logits: passed to ``accuracy`` (binary scores only).
+
+    Returns:
+        ``(mean_loss, accuracy)``: the loss averaged over examples (``None`` without
+        ``loss``) and the fraction of correct predictions.
+    """
+    if not callable(net):
+        raise TypeError(f"net must be callable (a model), got {describe(net)}")
+    if loss is not None and not callable(loss):
+        raise TypeError(f"loss must be callable or None, got {describe(loss)}")
+    _check_iterable(data_iter, "data_iter")
+    metric = Accumulator(3)  # summed loss, number correct, number of examples
+    with _eval_mode(net), torch.no_grad():
+        for batch in data_iter:
+            X, y = _unpack_batch(batch, "data_iter", device)
+            y_hat = net(X)
+            n = _batch_size(X, y)
+            total = 0.0
+            if loss is not None:
+                total, _ = _loss_sum_and_mean(loss(y_hat, y), loss, n)
+            metric.add(total, accuracy(y_hat, y, from_logits=from_logits), n)
+    if metric[2] == 0:
+        raise ValueError("data_iter produced no batches: there is nothing to evaluate")
+    mean_loss = metric[0] / metric[2] if loss is not None else None
+    return mean_loss, metric[1] / metric[2]
+
+
+def evaluate_accuracy(net, data_iter, *, device=None, from_logits: bool = True) -> float:
+    """The fraction of correct predictions of ``net`` over ``data_iter`` (eval mode, no grad).
+
+    See ``evaluate`` for the arguments.
+    """
+    return evaluate(net, data_iter, device=device, from_logits=from_logits)[1]
+
+
+def _as_labels(x, name: str, num_classes: int) -> torch.Tensor:
+    """Integer labels ``(N,)`` in ``[0, num_classes)`` from labels or scores ``(N, C)``."""
+    check_tensor(x, name)
+    if x.dim() == 2:
+        if x.shape[1] != num_classes:
+            raise ValueError(
+                f"{name} as scores must have shape (N, {num_classes}), one column per "
+                f"class, got shape {tuple(x.shape)}"
+            )
+        return x.argmax(dim=1)
+    if x.dim() != 1:
+        raise ValueError(
+            f"{name} must be labels (N,) or scores (N, {num_classes}), got shape "
+            f"{tuple(x.shape)}"
+        )
+    if x.is_floating_point():
+        if x.numel() > 0 and not bool((x == x.round()).all()):
+            bad = x[x != x.round()][0].item()
+            raise ValueError(
+                f"{name} must hold class indices, got the non-integer value {bad!r}; "
+                f"pass scores of shape (N, C) or threshold binary scores first"
+            )
+    x = x.long()
+    if x.numel() > 0:
+        lo, hi = int(x.min()), int(x.max())
+        if lo < 0 or hi >= num_classes:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"{name} holds class index {bad}, outside the valid range "
+                f"[0, {num_classes - 1}] for num_classes={num_classes}"
+            )
+    return x
+
+
+def confusion_matrix(preds: torch.Tensor, targets: torch.Tensor,
+                     num_classes: int) -> torch.Tensor:
+    """Counts of (true class, predicted class) pairs.
+
+    ``cm[i, j]`` = number of examples of true class ``i`` predicted as class ``j``; the
+    diagonal holds the correct predictions. Computed in one ``torch.bincount`` of
+    ``targets * C + preds`` (each pair gets its own bin), then reshaped to ``(C, C)``.
+
+    Args:
+        preds: predicted labels ``(N,)`` or scores ``(N, C)`` (``argmax`` is taken).
+        targets: true labels ``(N,)``, integer (or float with whole values, e.g. ``0.``/``1.``).
+        num_classes: ``C``, a positive int.
+
+    Returns:
+        int64 tensor ``(C, C)`` on the inputs' device; rows = true class, columns = predicted.
+    """
+    num_classes = check_positive_int(num_classes, "num_classes")
+    preds = _as_labels(preds, "preds", num_classes)  # (N,)
+    targets = _as_labels(targets, "targets", num_classes)  # (N,)
+    check_batch_sizes(preds.shape[0], targets.shape[0], "preds", "targets")
+    pairs = targets.to(preds.device) * num_classes + preds  # (N,), values in [0, C*C)
+    counts = torch.bincount(pairs, minlength=num_classes * num_classes)  # (C*C,)
+    return counts.reshape(num_classes, num_classes)
+
+
+def _check_cm(cm) -> torch.Tensor:
+    check_tensor(cm, "cm")
+    if cm.dim() != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"cm must be a square (C, C) matrix, got shape {tuple(cm.shape)}")
+    return cm
+
+
+def per_class_accuracy(cm: torch.Tensor) -> torch.Tensor:
+    """Accuracy within each true class (recall): ``cm[i, i] / cm[i, :].sum()``.
+
+    Args:
+        cm: a confusion matrix ``(C, C)`` from ``confusion_matrix``.
+
+    Returns:
+        float tensor ``(C,)``; ``nan`` for a class with no examples.
+    """
+    cm = _check_cm(cm).double()
+    return torch.diagonal(cm) / cm.sum(dim=1)  # (C,); 0 / 0 = nan for an empty row
+
+
+def most_confused(cm: torch.Tensor, k: int = 5,
+                  class_names: Sequence[str] | None = None) -> list[tuple]:
+    """The ``k`` largest off-diagonal entries of a confusion matrix.
+
+    Args:
+        cm: a confusion matrix ``(C, C)`` (rows true, columns predicted).
+        k: how many pairs to return at most (only pairs with a count > 0 are listed).
+        class_names: optional ``C`` names used instead of class indices.
+
+    Returns:
+        ``[(true, predicted, count), ...]``, largest count first (ties: smaller true, then
+        smaller predicted class first).
+    """
+    cm = _check_cm(cm)
+    k = check_positive_int(k, "k")
+    num_classes = cm.shape[0]
+    if class_names is not None and len(class_names) != num_classes:
+        raise ValueError(
+            f"class_names must have one name per class ({num_classes}), got "
+            f"{len(class_names)}"
+        )
+    counts = cm.tolist()  # nested lists: one Python loop without per-element tensor ops
+    pairs = [
+        (int(counts[i][j]), i, j)
+        for i in range(num_classes)
+        for j in range(num_classes)
+        if i != j and counts[i][j] > 0
+    ]
+    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+    name = (lambda i: class_names[i]) if class_names is not None else (lambda i: i)
+    return [(name(i), name(j), count) for count, i, j in pairs[:k]]

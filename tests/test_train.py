@@ -1,0 +1,348 @@
+"""Tests for labkit.train: it learns, scratch == nn step for step, errors are clear."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from labkit.functional import binary_cross_entropy_with_logits, cross_entropy
+from labkit.models import (
+    LogisticRegression,
+    LogisticRegressionScratch,
+    SoftmaxRegression,
+    SoftmaxRegressionScratch,
+)
+from labkit.optim import SGD, sgd
+from labkit.train import History, NonFiniteLossError, train, train_epoch
+
+FIELDS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"]
+
+
+def blobs(num_per_class, centers, seed):
+    """Gaussian blobs (std 1) around ``centers``: X float32 (N, D), y int64 (N,), shuffled."""
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.tensor(centers, dtype=torch.float32)  # (C, D)
+    X = torch.cat([c + torch.randn(num_per_class, len(c), generator=g) for c in centers])
+    y = torch.arange(len(centers)).repeat_interleave(num_per_class)
+    perm = torch.randperm(len(y), generator=g)
+    return X[perm], y[perm]
+
+
+def batches(X, y, batch_size):
+    """A re-iterable list of batches in a fixed order; the last one may be partial."""
+    return [(X[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(y), batch_size)]
+
+
+def binary_data(seed=0, batch_size=32):
+    """Two well separated 2-D classes (labels float 0./1.): train and test batches."""
+    X, y = blobs(150, [[2.5, 2.5], [-2.5, -2.5]], seed)
+    y = y.float()
+    return batches(X[:200], y[:200], batch_size), batches(X[200:], y[200:], 64)
+
+
+def multiclass_data(seed=0, batch_size=32):
+    """Three well separated 4-D classes (int64 labels): train and test batches."""
+    X, y = blobs(100, [[4, 0, 0, 0], [0, 4, 0, 0], [0, 0, 4, 0]], seed)
+    return batches(X[:210], y[:210], batch_size), batches(X[210:], y[210:], 64)
+
+
+def bce_none(y_hat, y):
+    return binary_cross_entropy_with_logits(y_hat, y, reduction="none")
+
+
+def ce_none(y_hat, y):
+    return cross_entropy(y_hat, y, reduction="none")
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+# ---------------------------------------------------------------- it learns
+
+def test_logistic_scratch_with_functional_sgd():
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    lr = 0.5
+    history = train(net, train_iter, test_iter, bce_none, 5,
+                    lambda batch_size: sgd(net.parameters(), lr, batch_size), progress=False)
+    assert history.last["test_acc"] >= 0.95
+    assert history.train_loss[-1] < history.train_loss[0]
+
+
+@pytest.mark.parametrize("optimizer", ["torch", "labkit"])
+def test_logistic_nn_with_optimizer(optimizer):
+    train_iter, test_iter = binary_data()
+    torch.manual_seed(0)
+    net = LogisticRegression(2)
+    opt_class = torch.optim.SGD if optimizer == "torch" else SGD
+    updater = opt_class(net.parameters(), lr=0.5)
+    history = train(net, train_iter, test_iter, nn.BCEWithLogitsLoss(), 5, updater,
+                    progress=False, device="cpu")
+    assert history.last["test_acc"] >= 0.95
+    assert net.training  # evaluation restored training mode
+
+
+def test_softmax_scratch_and_nn_learn():
+    train_iter, test_iter = multiclass_data()
+    scratch = SoftmaxRegressionScratch(4, 3, generator=gen())
+    lr = 0.2
+    history = train(scratch, train_iter, test_iter, ce_none, 5,
+                    lambda batch_size: sgd(scratch.parameters(), lr, batch_size),
+                    progress=False)
+    assert history.last["test_acc"] >= 0.95
+    torch.manual_seed(0)
+    net = SoftmaxRegression(4, 3)
+    history = train(net, train_iter, test_iter, nn.CrossEntropyLoss(), 5,
+                    torch.optim.SGD(net.parameters(), lr=lr), progress=False)
+    assert history.last["test_acc"] >= 0.95
+
+
+# ---------------------------------------------------------------- scratch == nn
+
+def test_logistic_scratch_and_nn_same_trajectory():
+    """The lab's headline: a scratch model with the summed loss and ``sgd(params, lr,
+    batch_size)`` takes the same steps as its ``torch.nn`` twin with the mean loss and
+    ``torch.optim.SGD``; float32, 6 epochs, a partial last batch."""
+    assert torch.get_default_dtype() == torch.float32
+    train_iter, test_iter = binary_data(seed=1, batch_size=24)  # 200 = 8 * 24 + 8
+    lr = 0.3
+    scratch = LogisticRegressionScratch(2, generator=gen(1))
+    net = scratch.to_nn()
+    h_scratch = train(scratch, train_iter, test_iter, bce_none, 6,
+                      lambda batch_size: sgd(scratch.parameters(), lr, batch_size),
+                      progress=False)
+    h_nn = train(net, train_iter, test_iter, nn.BCEWithLogitsLoss(), 6,
+                 torch.optim.SGD(net.parameters(), lr=lr), progress=False)
+    for field in ("train_loss", "test_loss"):
+        a, b = getattr(h_scratch, field), getattr(h_nn, field)
+        assert max(abs(u - v) for u, v in zip(a, b)) < 1e-5, (field, a, b)
+    assert h_scratch.train_acc == h_nn.train_acc and h_scratch.test_acc == h_nn.test_acc
+    torch.testing.assert_close(net.linear.weight.detach().reshape(-1), scratch.w.detach(),
+                               rtol=1e-5, atol=1e-5)
+    # the training moved the weights far from their initial N(0, 0.01^2) values
+    assert scratch.w.abs().max() > 0.5
+
+
+def test_softmax_scratch_and_nn_same_trajectory():
+    train_iter, test_iter = multiclass_data(seed=2, batch_size=25)  # 210 = 8 * 25 + 10
+    lr = 0.1
+    scratch = SoftmaxRegressionScratch(4, 3, generator=gen(2))
+    net = scratch.to_nn()
+    h_scratch = train(scratch, train_iter, test_iter, ce_none, 5,
+                      lambda batch_size: sgd(scratch.parameters(), lr, batch_size),
+                      progress=False)
+    h_nn = train(net, train_iter, test_iter, nn.CrossEntropyLoss(), 5,
+                 torch.optim.SGD(net.parameters(), lr=lr), progress=False)
+    for field in ("train_loss", "test_loss"):
+        a, b = getattr(h_scratch, field), getattr(h_nn, field)
+        assert max(abs(u - v) for u, v in zip(a, b)) < 1e-5, (field, a, b)
+    torch.testing.assert_close(net.linear.weight.detach().T, scratch.W.detach(),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_loss_reductions_give_the_same_training():
+    """Per-example, mean and sum losses are all reported as means and give the same steps
+    (with an optimizer the loop always backpropagates the mean)."""
+    train_iter, test_iter = binary_data(seed=3)
+    histories = []
+    for reduction in ("none", "mean", "sum"):
+        net = LogisticRegressionScratch(2, generator=gen(3))
+        loss = nn.BCEWithLogitsLoss(reduction=reduction)
+        histories.append(train(net, train_iter, test_iter, loss, 3,
+                               SGD(net.parameters(), lr=0.3), progress=False))
+    for h in histories[1:]:
+        for field in ("train_loss", "test_loss"):
+            a, b = getattr(histories[0], field), getattr(h, field)
+            assert max(abs(u - v) for u, v in zip(a, b)) < 1e-6
+
+
+# ---------------------------------------------------------------- history
+
+def test_history_fields_and_json(tmp_path):
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    history = train(net, train_iter, test_iter, bce_none, 3, SGD(net.parameters(), lr=0.1),
+                    progress=False)
+    assert len(history) == 3
+    assert [list(r) for r in history] == [FIELDS] * 3
+    assert history.epoch == [1, 2, 3]
+    for field in FIELDS:
+        assert len(getattr(history, field)) == 3
+    assert all(s >= 0 for s in history.seconds)
+    assert all(0 <= a <= 1 for a in history.train_acc + history.test_acc)
+    assert history[-1] == history.last
+    assert history.to_dict()["test_acc"] == history.test_acc
+    assert history.figure is None
+    assert "3 epochs" in repr(history)
+    path = tmp_path / "history.json"
+    history.save_json(path)
+    loaded = History.load_json(path)
+    assert loaded.records == history.records
+
+
+def test_no_test_set():
+    train_iter, _ = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    history = train(net, train_iter, None, bce_none, 2, SGD(net.parameters(), lr=0.1),
+                    progress=False)
+    assert history.test_loss == [None, None] and history.test_acc == [None, None]
+
+
+# ---------------------------------------------------------------- non-finite loss
+
+def nan_at(epoch, batch, loss):
+    """Wrap ``loss`` so that it returns nan at the given (1-based) epoch and batch."""
+    calls = {"n": 0}
+    batches_per_epoch = len(binary_data()[0])
+
+    def wrapped(y_hat, y):
+        out = loss(y_hat, y)
+        if not torch.is_grad_enabled():  # evaluation: not counted
+            return out
+        calls["n"] += 1
+        if calls["n"] == (epoch - 1) * batches_per_epoch + batch:
+            out = out * float("nan")
+        return out
+
+    return wrapped
+
+
+@pytest.mark.parametrize("kind", ["torch", "labkit", "closure"])
+def test_nan_loss_names_epoch_batch_and_lr(kind):
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    lr = 0.125
+    if kind == "torch":
+        updater = torch.optim.SGD(net.parameters(), lr=lr)
+    elif kind == "labkit":
+        updater = SGD(net.parameters(), lr=lr)
+    else:
+        def updater(batch_size):
+            sgd(net.parameters(), lr, batch_size)
+    loss = nan_at(2, 3, bce_none)
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2, batch 3 \(lr=0\.125\)") as info:
+        train(net, train_iter, test_iter, loss, 4, updater, progress=False)
+    err = info.value
+    assert isinstance(err, FloatingPointError)
+    assert (err.epoch, err.batch, err.lr) == (2, 3, 0.125) and math.isnan(err.value)
+    assert len(err.history) == 1  # the epoch finished before
+    assert torch.isfinite(net.w).all()  # raised before the nan could reach the weights
+
+
+def test_huge_learning_rate_overflows_and_is_reported():
+    train_iter, test_iter = binary_data()
+    torch.manual_seed(0)
+    net = LogisticRegression(2)
+    updater = torch.optim.SGD(net.parameters(), lr=1e38)
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1, batch \d+ \(lr=1e\+38\)"):
+        train(net, train_iter, test_iter, nn.BCEWithLogitsLoss(), 3, updater, progress=False)
+
+
+def test_train_epoch_alone():
+    train_iter, _ = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    net.eval()
+    loss, acc = train_epoch(net, train_iter, bce_none, SGD(net.parameters(), lr=0.5))
+    assert net.training
+    assert loss > 0 and 0.5 <= acc <= 1  # measured before each step, from ~0 weights
+    with pytest.raises(NonFiniteLossError, match=r"at batch 1 \(lr unknown\)"):
+        train_epoch(net, train_iter, lambda y_hat, y: bce_none(y_hat, y) / 0 * 0,
+                    lambda batch_size: None)
+
+
+# ---------------------------------------------------------------- output and plots
+
+def test_verbose_table_and_progress_bar(capsys):
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    train(net, train_iter, test_iter, bce_none, 2, SGD(net.parameters(), lr=0.1),
+          verbose=True, progress=True)
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["epoch", "train", "loss", "train", "acc", "test", "loss",
+                                "test", "acc", "seconds"]
+    assert [line.split()[0] for line in lines[1:]] == ["1", "2"]
+    assert len(lines[1].split()) == 6
+    assert "2/2" in err  # tqdm's bar on stderr
+
+
+def test_quiet_by_default_without_progress(capsys):
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    train(net, train_iter, test_iter, bce_none, 1, SGD(net.parameters(), lr=0.1),
+          progress=False)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_live_plot_headless_makes_no_display_call(monkeypatch):
+    import IPython.display
+
+    def no_display(*args, **kwargs):
+        raise AssertionError("display() must not be called outside Jupyter")
+
+    monkeypatch.setattr(IPython.display, "display", no_display)
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    history = train(net, train_iter, test_iter, bce_none, 3, SGD(net.parameters(), lr=0.1),
+                    progress=False, live_plot=True)
+    assert isinstance(history.figure, Figure)
+    ax_loss, ax_acc = history.figure.axes[:2]
+    assert len(ax_loss.lines) == 2 and len(ax_acc.lines) == 2
+    assert list(ax_loss.lines[0].get_xdata()) == [1, 2, 3]
+
+
+# ---------------------------------------------------------------- bad input
+
+def test_bad_arguments():
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    updater = SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="num_epochs must be a positive integer, got 0"):
+        train(net, train_iter, test_iter, bce_none, 0, updater)
+    with pytest.raises(TypeError, match="num_epochs must be a positive integer"):
+        train(net, train_iter, test_iter, bce_none, 2.0, updater)
+    with pytest.raises(TypeError, match="num_epochs"):
+        train(net, train_iter, test_iter, bce_none, True, updater)
+    with pytest.raises(TypeError, match="updater must be an optimizer.*got 0.1"):
+        train(net, train_iter, test_iter, bce_none, 1, 0.1)
+    with pytest.raises(TypeError, match="net must be callable"):
+        train(net.parameters(), train_iter, test_iter, bce_none, 1, updater)
+    with pytest.raises(TypeError, match="loss must be callable"):
+        train(net, train_iter, test_iter, "bce", 1, updater)
+    with pytest.raises(ValueError, match="train_iter produced no batches"):
+        train(net, [], test_iter, bce_none, 1, updater, progress=False)
+    with pytest.raises(TypeError, match="train_iter must be re-iterable"):
+        train(net, iter(train_iter), test_iter, bce_none, 2, updater, progress=False)
+    with pytest.raises(TypeError, match="train_iter must be an iterable"):
+        train(net, 5, test_iter, bce_none, 1, updater, progress=False)
+    with pytest.raises(ValueError, match="device must name a device"):
+        train(net, train_iter, test_iter, bce_none, 1, updater, device="gpu0")
+    with pytest.raises(TypeError, match="device must be None, a string"):
+        train(net, train_iter, test_iter, bce_none, 1, updater, device=0.5)
+    with pytest.raises(ValueError, match=r"loss must return one loss per example, shape \(32,\)"):
+        train(net, train_iter, test_iter, lambda y_hat, y: (y_hat - y).reshape(-1, 1) ** 2, 1,
+              updater, progress=False)
+    one_epoch = train(net, iter(train_iter), test_iter, bce_none, 1, updater, progress=False)
+    assert len(one_epoch) == 1  # a one-shot iterator is fine for a single epoch
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("impl", ["scratch", "nn"])
+def test_cuda_device(impl):
+    train_iter, test_iter = binary_data()  # batches stay on the CPU; train moves them
+    scratch = LogisticRegressionScratch(2, generator=gen())
+    net = scratch if impl == "scratch" else scratch.to_nn()
+    params = list(net.parameters())
+    lr = 0.5
+    updater = (lambda batch_size: sgd(params, lr, batch_size)) if impl == "scratch" else \
+        torch.optim.SGD(params, lr=lr)
+    loss = bce_none if impl == "scratch" else nn.BCEWithLogitsLoss()
+    history = train(net, train_iter, test_iter, loss, 3, updater, device="cuda",
+                    progress=False)
+    assert all(p.device.type == "cuda" for p in net.parameters())
+    assert history.last["test_acc"] >= 0.95
