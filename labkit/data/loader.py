@@ -1,0 +1,201 @@
+"""Fast in-memory minibatches, and the standard torchvision route for comparison.
+
+Introduced in ``04_softmax_regression_scratch``; ``05_softmax_regression_nn`` compares it
+with ``torchvision.datasets.FashionMNIST`` + ``ToTensor`` + ``DataLoader``.
+
+Why not the ``DataLoader`` route by default: it converts each image separately (uint8
+array -> PIL image -> ``ToTensor`` -> float tensor) and collates 256 of them in Python, which
+costs seconds per epoch, while the arithmetic of a softmax-regression epoch costs a few
+hundredths of a second. ``InMemoryLoader`` converts the whole set once
+(``X.float() / 255``, shape ``(N, 1, 28, 28)``) and each batch is then one ``index_select``
+of 256 rows: an epoch over 60,000 images costs about as much as one copy of the data.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from typing import Union
+
+import torch
+
+from labkit._checks import check_batch_sizes, check_positive_int, check_tensor, describe
+from labkit.data.fashion_mnist import (
+    _decompress_for_torchvision,
+    load_fashion_mnist,
+)
+from labkit.data.standin import STANDIN_FOLDER
+
+__all__ = ["InMemoryLoader", "load_data_fashion_mnist", "torchvision_datasets"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class InMemoryLoader:
+    """Minibatches ``(X_batch, y_batch)`` over tensors held in memory; re-iterable.
+
+    Args:
+        X: uint8 images ``(N, H, W)`` (scaled once to float32 in [0, 1] and reshaped to
+            ``(N, 1, H, W)``), or a floating tensor ``(N, ...)`` (kept, as float32).
+        y: ``(N,)`` labels or targets, kept as given.
+        batch_size: examples per batch; the last batch holds the remainder
+            (``len(loader) == ceil(N / batch_size)``).
+        shuffle: a new random order at every ``iter()`` (every epoch).
+        seed: seeds the loader's own ``torch.Generator``, so the same seed gives the same
+            sequence of batches in every run; ``None`` draws the seed from torch's global
+            generator (``torch.manual_seed`` then makes it reproducible).
+        device: where the batches live; the data is moved there once, up front.
+
+    Yields:
+        ``X_batch`` float32 ``(B, 1, 28, 28)`` (for Fashion-MNIST), ``y_batch`` ``(B,)``.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, *,
+                 shuffle: bool = True, seed: int | None = None,
+                 device: str | torch.device | None = None):
+        check_tensor(X, "X")
+        check_tensor(y, "y")
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+        if not isinstance(shuffle, bool):
+            raise TypeError(f"shuffle must be True or False, got {describe(shuffle)}")
+        if X.dim() == 0 or len(X) == 0:
+            raise ValueError(f"X must hold at least one example, got {describe(X)}")
+        if y.dim() == 0:
+            raise ValueError(f"y must have one entry per example, got {describe(y)}")
+        check_batch_sizes(len(X), len(y), "X", "y")
+        if X.dtype == torch.uint8:
+            X = X.to(torch.float32).div_(255)  # once, for the whole set: values in [0, 1]
+            if X.dim() == 3:
+                X = X.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W): one channel, like ToTensor
+        elif X.is_floating_point():
+            X = X.to(torch.float32)
+        else:
+            raise TypeError(f"X must be uint8 images or a floating-point tensor, got "
+                            f"{describe(X)}")
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, ()).item())  # from torch's global generator
+        elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise TypeError(f"seed must be an integer >= 0 or None, got {describe(seed)}")
+        self.seed = seed
+        self.shuffle = shuffle
+        self.device = torch.device(device) if device is not None else X.device
+        self.X = X.to(self.device)
+        self.y = y.to(self.device)
+        self._generator = torch.Generator().manual_seed(seed)
+
+    @property
+    def num_examples(self) -> int:
+        return len(self.X)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n, bs = len(self.X), self.batch_size
+        if not self.shuffle:
+            for start in range(0, n, bs):
+                yield self.X[start:start + bs], self.y[start:start + bs]  # views, no copy
+            return
+        order = torch.randperm(n, generator=self._generator).to(self.device)
+        for start in range(0, n, bs):
+            index = order[start:start + bs]
+            yield self.X.index_select(0, index), self.y.index_select(0, index)
+
+    def __repr__(self) -> str:
+        return (f"InMemoryLoader(num_examples={len(self.X)}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, seed={self.seed}, X={tuple(self.X.shape)}, "
+                f"device='{self.device}')")
+
+
+def load_data_fashion_mnist(batch_size: int, *, root: PathLike | None = None,
+                            source: str = "auto", download: bool = True,
+                            seed: int | None = None,
+                            device: str | torch.device | None = None
+                            ) -> tuple[InMemoryLoader, InMemoryLoader]:
+    """Fashion-MNIST (or the stand-in) as ``(train_iter, test_iter)`` of in-memory batches.
+
+    ``train_iter`` reshuffles every epoch (``seed`` fixes the order); ``test_iter`` keeps the
+    file order. Batches: ``X`` float32 ``(B, 1, 28, 28)`` in [0, 1], ``y`` int64 ``(B,)``.
+    ``root``, ``source`` and ``download`` are ``load_fashion_mnist``'s.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    data = load_fashion_mnist(root, source=source, download=download)
+    train_iter = InMemoryLoader(data.train_images, data.train_labels, batch_size,
+                                shuffle=True, seed=seed, device=device)
+    test_iter = InMemoryLoader(data.test_images, data.test_labels, batch_size,
+                               shuffle=False, seed=0, device=device)
+    return train_iter, test_iter
+
+
+_STANDIN_CLASS = None
+
+
+def _standin_dataset_class():
+    """Built on first use, so that importing labkit does not import torchvision (~1.5 s)."""
+    global _STANDIN_CLASS
+    if _STANDIN_CLASS is not None:
+        return _STANDIN_CLASS
+    import torchvision
+
+    class FashionMNISTStandIn(torchvision.datasets.FashionMNIST):
+        """torchvision's ``FashionMNIST`` reading labkit's stand-in folder instead.
+
+        Same files, names and behaviour (PIL image per item, ``transform``); only the
+        folder differs: ``<root>/FashionMNIST-standin/raw``. It cannot download.
+        """
+
+        mirrors: list = []
+
+        @property
+        def raw_folder(self) -> str:
+            return os.path.join(self.root, STANDIN_FOLDER, "raw")
+
+        @property
+        def processed_folder(self) -> str:
+            return os.path.join(self.root, STANDIN_FOLDER, "processed")
+
+        def download(self) -> None:
+            if not self._check_exists():
+                raise RuntimeError("the stand-in is generated, not downloaded: "
+                                   "run `labkit data prepare --source synthetic`")
+
+    # picklable (DataLoader workers) as labkit.data.loader.FashionMNISTStandIn
+    FashionMNISTStandIn.__module__ = __name__
+    FashionMNISTStandIn.__qualname__ = "FashionMNISTStandIn"
+    _STANDIN_CLASS = FashionMNISTStandIn
+    return FashionMNISTStandIn
+
+
+def __getattr__(name: str):
+    if name == "FashionMNISTStandIn":
+        return _standin_dataset_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def torchvision_datasets(root: PathLike | None = None, source: str = "auto",
+                         transform=None, download: bool = True):
+    """The standard route: torchvision ``FashionMNIST`` datasets (train, test).
+
+    Use them as the seeds did: ``DataLoader(train_ds, batch_size=256, shuffle=True)``;
+    each item is ``(transform(PIL image), int label)``. ``transform`` defaults to
+    ``torchvision.transforms.ToTensor()`` (float ``(1, 28, 28)`` in [0, 1]).
+
+    The data is first found, checked (and downloaded or generated) by
+    ``load_fashion_mnist``; for the stand-in the datasets are a ``FashionMNIST`` subclass
+    whose ``raw_folder`` is the stand-in's folder.
+    """
+    import torchvision
+
+    data = load_fashion_mnist(root, source=source, download=download)
+    if transform is None:
+        transform = torchvision.transforms.ToTensor()
+    _decompress_for_torchvision(data.raw_folder)
+    if data.source == "real":
+        cls = torchvision.datasets.FashionMNIST
+    else:
+        cls = _standin_dataset_class()
+    dataset_root = data.raw_folder.parent.parent
+    train_ds = cls(dataset_root, train=True, transform=transform, download=False)
+    test_ds = cls(dataset_root, train=False, transform=transform, download=False)
+    return train_ds, test_ds
