@@ -97,14 +97,6 @@ def _device(name: str) -> torch.device:
     return device
 
 
-def _print_table(history) -> None:
-    print(f"{'epoch':>5} {'train loss':>11} {'train acc':>10} {'test loss':>10} "
-          f"{'test acc':>9} {'seconds':>8}")
-    for r in history.records:
-        print(f"{r['epoch']:>5} {r['train_loss']:>11.4f} {r['train_acc']:>10.4f} "
-              f"{r['test_loss']:>10.4f} {r['test_acc']:>9.4f} {r['seconds']:>8.3f}")
-
-
 def _train_logistic(args, device):
     import labkit as lk
 
@@ -117,8 +109,9 @@ def _train_logistic(args, device):
         X_train, y_train = lk.make_gaussian_clusters(1000, seed=args.seed)
         X_test, y_test = lk.make_gaussian_clusters(500, seed=args.seed + 1)
     g = torch.Generator().manual_seed(args.seed)
-    train_iter = lk.InMemoryLoader(X_train, y_train, args.batch_size, seed=args.seed)
-    test_iter = lk.InMemoryLoader(X_test, y_test, 1000, shuffle=False)
+    train_iter = lk.InMemoryLoader(X_train, y_train, args.batch_size, seed=args.seed,
+                                   device=device)
+    test_iter = lk.InMemoryLoader(X_test, y_test, 1000, shuffle=False, device=device)
     scratch = lk.LogisticRegressionScratch(X_train.shape[1], generator=g)
     if args.impl == "scratch":
         net = scratch
@@ -131,7 +124,7 @@ def _train_logistic(args, device):
         loss = torch.nn.BCEWithLogitsLoss()
         updater = torch.optim.SGD(net.parameters(), lr=args.lr)
     history = lk.train(net, train_iter, test_iter, loss, args.epochs, updater, device=device,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, verbose=True)
     if args.impl == "scratch":
         w, b = net.w.detach().cpu(), net.b.detach().cpu()
     else:
@@ -169,7 +162,7 @@ def _train_softmax(args, device):
         loss = torch.nn.CrossEntropyLoss()
         updater = torch.optim.SGD(net.parameters(), lr=args.lr)
     history = lk.train(net, train_iter, test_iter, loss, args.epochs, updater, device=device,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, verbose=True)
     preds, targets = [], []
     with torch.no_grad():
         for X, y in test_iter:
@@ -202,7 +195,6 @@ def _cmd_train(args) -> int:
     else:
         history, figures, extra = _train_softmax(args, device)
     elapsed = time.perf_counter() - start
-    _print_table(history)
     out.mkdir(parents=True, exist_ok=True)
     record = {"model": args.model, "impl": args.impl, "epochs": args.epochs, "lr": args.lr,
               "batch_size": args.batch_size, "seed": args.seed, "device": str(device),
@@ -221,10 +213,30 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_data(args) -> int:
-    from labkit.data import fashion_mnist
+    from labkit.data import fashion_mnist as fm
 
-    return fashion_mnist.data_command(args.action, root=args.root, source=args.source,
-                                      download=not args.no_download)
+    if args.action == "info":
+        print(fm.format_data_status(fm.data_status(args.root)))
+        return 0
+    try:
+        if args.action == "prepare":
+            start = time.perf_counter()
+            data = fm.load_fashion_mnist(args.root, args.source, download=not args.no_download)
+            verb = "ready"
+        else:
+            start = time.perf_counter()
+            data = fm.check_fashion_mnist(args.root, args.source)
+            verb = "checked: all files are well formed"
+    except (fm.DatasetNotFoundError, fm.IDXError) as err:
+        print(f"labkit data {args.action}: {err}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - start
+    counts = torch.bincount(data.train_labels, minlength=len(data.classes)).tolist()
+    print(f"{data.source} Fashion-MNIST {verb} ({seconds:.2f} s) in {data.raw_folder}")
+    print(f"  train: {tuple(data.train_images.shape)} {data.train_images.dtype}, "
+          f"test: {tuple(data.test_images.shape)}")
+    print(f"  train images per class: {dict(zip(data.classes, counts))}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
