@@ -97,6 +97,26 @@ def _device(name: str) -> torch.device:
     return device
 
 
+def _setup(scratch, args, scratch_loss, nn_loss):
+    """``(net, loss, updater)``: the scratch model with per-example losses and the seeds'
+    ``sgd`` (summed loss / batch size), or its ``torch.nn`` twin (same initial weights)
+    with a mean loss and ``torch.optim.SGD``: the same updates either way."""
+    import labkit as lk
+
+    if args.impl == "nn":
+        net = scratch.to_nn()
+        return net, nn_loss, torch.optim.SGD(net.parameters(), lr=args.lr)
+    lr = args.lr
+
+    def loss(y_hat, y):
+        return scratch_loss(y_hat, y, reduction="none")
+
+    def updater(batch_size):
+        lk.sgd(scratch.parameters(), lr, batch_size)
+
+    return scratch, loss, updater
+
+
 def _train_logistic(args, device):
     import labkit as lk
 
@@ -113,16 +133,8 @@ def _train_logistic(args, device):
                                    device=device)
     test_iter = lk.InMemoryLoader(X_test, y_test, 1000, shuffle=False, device=device)
     scratch = lk.LogisticRegressionScratch(X_train.shape[1], generator=g)
-    if args.impl == "scratch":
-        net = scratch
-        loss = lambda y_hat, y: lk.binary_cross_entropy_with_logits(  # noqa: E731
-            y_hat, y, reduction="none")
-        lr = args.lr
-        updater = lambda batch_size: lk.sgd(net.parameters(), lr, batch_size)  # noqa: E731
-    else:
-        net = scratch.to_nn()
-        loss = torch.nn.BCEWithLogitsLoss()
-        updater = torch.optim.SGD(net.parameters(), lr=args.lr)
+    net, loss, updater = _setup(scratch, args, lk.binary_cross_entropy_with_logits,
+                                torch.nn.BCEWithLogitsLoss())
     history = lk.train(net, train_iter, test_iter, loss, args.epochs, updater, device=device,
                        progress=not args.no_progress, verbose=True)
     if args.impl == "scratch":
@@ -152,15 +164,7 @@ def _train_softmax(args, device):
                                   device=device)
     g = torch.Generator().manual_seed(args.seed)
     scratch = lk.SoftmaxRegressionScratch(generator=g)
-    if args.impl == "scratch":
-        net = scratch
-        loss = lambda y_hat, y: lk.cross_entropy(y_hat, y, reduction="none")  # noqa: E731
-        lr = args.lr
-        updater = lambda batch_size: lk.sgd(net.parameters(), lr, batch_size)  # noqa: E731
-    else:
-        net = scratch.to_nn()
-        loss = torch.nn.CrossEntropyLoss()
-        updater = torch.optim.SGD(net.parameters(), lr=args.lr)
+    net, loss, updater = _setup(scratch, args, lk.cross_entropy, torch.nn.CrossEntropyLoss())
     history = lk.train(net, train_iter, test_iter, loss, args.epochs, updater, device=device,
                        progress=not args.no_progress, verbose=True)
     preds, targets = [], []
