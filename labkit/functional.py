@@ -121,8 +121,11 @@ def binary_cross_entropy(input: torch.Tensor, target: torch.Tensor,
     Stability: ``p`` from a saturated sigmoid is exactly 0. or 1., and ``log(0) = -inf``
     makes the loss ``inf`` and its gradient ``nan``. Like PyTorch, each log is clamped at
     -100, so a confidently wrong prediction costs at most 100. The argument of each log is
-    also clamped at the smallest normal number of its dtype, so the gradient ``1/p`` stays
-    finite too. Prefer ``binary_cross_entropy_with_logits``, which needs no clamping.
+    also clamped at the smallest normal number of its dtype (``torch.finfo(dtype).tiny``),
+    so the gradient ``1/p`` stays finite too. In float64 that changes nothing (the -100
+    clamp comes first); in float32 it caps the cost at ``-log(1.18e-38) = 87.34`` where
+    PyTorch says 100. Either way the gradient that reaches a saturated logit is ~0: prefer
+    ``binary_cross_entropy_with_logits``, which needs no clamping.
     """
     check_floating(input, "input")
     check_floating(target, "target")

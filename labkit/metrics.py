@@ -1,7 +1,7 @@
 """Classification metrics: accuracy, a running sum, evaluation loops and confusion matrices.
 
 Introduced in ``02_logistic_regression_scratch`` (``accuracy``, ``Accumulator``,
-``evaluate_accuracy``); the confusion matrix appears in ``05_softmax_regression_nn``.
+``evaluate_accuracy``); the confusion matrix appears in ``04_softmax_regression_scratch``.
 
 Conventions (d2l's):
 
@@ -24,7 +24,13 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from labkit._checks import check_batch_sizes, check_positive_int, check_tensor, describe
+from labkit._checks import (
+    check_batch_sizes,
+    check_class_targets,
+    check_positive_int,
+    check_tensor,
+    describe,
+)
 
 __all__ = [
     "accuracy",
@@ -124,6 +130,34 @@ class Accumulator:
 
 
 @contextlib.contextmanager
+def _loop_threads(num_threads: int | None):
+    """Run the block with ``num_threads`` CPU threads per PyTorch operation, then restore
+    ``torch.get_num_threads()``; ``None`` leaves torch's setting alone.
+
+    Why the loops default to one thread: a minibatch of the lab's models is a handful of
+    small operations (the product ``(256, 784) @ (784, 10)`` is 4 MFLOP), too small for a
+    second thread to gain much, yet every parallel operation ends by waiting for all of its
+    threads. When another process keeps a core busy (a shared classroom server, a test run
+    beside the notebook) that wait lasts until the scheduler runs the second thread again.
+    Measured on 2 shared cores (benchmarks/RESULTS.md), one softmax-regression epoch: 0.21 s
+    with 1 thread in every case; with 2 threads 0.18-0.20 s on an idle machine, 0.64 s
+    beside one busy process, 2-11 s while other notebooks ran. For a larger model on an
+    idle many-core machine pass ``num_threads=None``.
+    """
+    if num_threads is not None:
+        check_positive_int(num_threads, "num_threads")
+    if num_threads is None or num_threads == torch.get_num_threads():
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
 def _eval_mode(net):
     """Put ``net`` in eval mode for the block, then restore the previous mode.
 
@@ -189,12 +223,14 @@ def _check_iterable(data_iter, name: str) -> None:
         )
 
 
-def evaluate(net, data_iter, loss=None, *, device=None,
-             from_logits: bool = True) -> tuple[float | None, float]:
+def evaluate(net, data_iter, loss=None, *, device=None, from_logits: bool = True,
+             num_threads: int | None = 1) -> tuple[float | None, float]:
     """Mean loss and accuracy of ``net`` over every batch of ``data_iter``.
 
-    ``net`` is put in eval mode for the pass (its previous mode is restored afterwards)
-    and gradients are off (``torch.no_grad()``).
+    ``net`` is put in eval mode for the pass (its previous mode is restored afterwards),
+    gradients are off (``torch.no_grad()``) and PyTorch runs each operation on
+    ``num_threads`` CPU threads (default 1; ``None`` keeps torch's setting;
+    ``torch.get_num_threads()`` is restored afterwards; ``_loop_threads`` says why).
 
     Args:
         net: a callable ``X -> y_hat``: an ``nn.Module`` or a scratch model.
@@ -214,7 +250,7 @@ def evaluate(net, data_iter, loss=None, *, device=None,
         raise TypeError(f"loss must be callable or None, got {describe(loss)}")
     _check_iterable(data_iter, "data_iter")
     metric = Accumulator(3)  # summed loss, number correct, number of examples
-    with _eval_mode(net), torch.no_grad():
+    with _loop_threads(num_threads), _eval_mode(net), torch.no_grad():
         for batch in data_iter:
             X, y = _unpack_batch(batch, "data_iter", device)
             y_hat = net(X)
@@ -229,12 +265,14 @@ def evaluate(net, data_iter, loss=None, *, device=None,
     return mean_loss, metric[1] / metric[2]
 
 
-def evaluate_accuracy(net, data_iter, *, device=None, from_logits: bool = True) -> float:
+def evaluate_accuracy(net, data_iter, *, device=None, from_logits: bool = True,
+                      num_threads: int | None = 1) -> float:
     """The fraction of correct predictions of ``net`` over ``data_iter`` (eval mode, no grad).
 
     See ``evaluate`` for the arguments.
     """
-    return evaluate(net, data_iter, device=device, from_logits=from_logits)[1]
+    return evaluate(net, data_iter, device=device, from_logits=from_logits,
+                    num_threads=num_threads)[1]
 
 
 def _as_labels(x, name: str, num_classes: int) -> torch.Tensor:
@@ -259,16 +297,7 @@ def _as_labels(x, name: str, num_classes: int) -> torch.Tensor:
                 f"{name} must hold class indices, got the non-integer value {bad!r}; "
                 f"pass scores of shape (N, C) or threshold binary scores first"
             )
-    x = x.long()
-    if x.numel() > 0:
-        lo, hi = int(x.min()), int(x.max())
-        if lo < 0 or hi >= num_classes:
-            bad = lo if lo < 0 else hi
-            raise ValueError(
-                f"{name} holds class index {bad}, outside the valid range "
-                f"[0, {num_classes - 1}] for num_classes={num_classes}"
-            )
-    return x
+    return check_class_targets(x.long(), num_classes, name)
 
 
 def confusion_matrix(preds: torch.Tensor, targets: torch.Tensor,

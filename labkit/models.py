@@ -161,9 +161,14 @@ class SoftmaxRegressionScratch(_ScratchModel):
         super().__init__()
         self.num_inputs = check_positive_int(num_inputs, "num_inputs")
         self.num_outputs = check_positive_int(num_outputs, "num_outputs")
-        self.W = torch.normal(0.0, 0.01, size=(self.num_inputs, self.num_outputs),
-                              generator=generator)
-        self.W.requires_grad_(True)
+        W = torch.normal(0.0, 0.01, size=(self.num_inputs, self.num_outputs),
+                         generator=generator)  # (D, C), stored row by row
+        # Same values and shape (D, C), stored column by column (strides (1, D)), the way
+        # nn.Linear stores its (C, D) weight and uses it as weight.T. With this layout the
+        # CPU matrix-multiply library runs X @ W and the gradient X.T @ grad (which autograd
+        # computes as (grad.T @ X).T for such a W) about 2.5x faster: one epoch of softmax
+        # regression on 60,000 images drops from ~0.32 s to ~0.21 s (benchmarks/RESULTS.md).
+        self.W = W.T.contiguous().T.requires_grad_(True)
         self.b = torch.zeros(self.num_outputs, requires_grad=True)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -210,5 +215,5 @@ class SoftmaxRegression(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``X: (N, 1, 28, 28)`` or ``(N, D)`` -> logits ``(N, C)``."""
-        X = _check_features(X, self.num_inputs, flatten=True)  # (N, D)
-        return self.linear(self.flatten(X))
+        _check_features(X, self.num_inputs, flatten=True)  # a clear error for a wrong shape
+        return self.linear(self.flatten(X))  # (N, 1, 28, 28) -> (N, 784) -> (N, C)

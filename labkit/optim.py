@@ -70,7 +70,10 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     for p in _param_list(params):
         if p.grad is None:
             continue
-        p -= lr * p.grad / batch_size
+        # p -= lr * p.grad / batch_size, as one fused in-place operation: the spelled-out
+        # form allocates two temporaries and costs ~5x as long (a measurable share of a
+        # softmax-regression epoch, see benchmarks/RESULTS.md)
+        p.sub_(p.grad, alpha=lr / batch_size)
         p.grad.zero_()
 
 

@@ -19,6 +19,11 @@ the mean), which ``tests/test_train.py`` checks epoch by epoch.
 ``loss(y_hat, y)`` may return per-example losses ``(N,)`` (``reduction="none"``) or a 0-d
 batch mean (``reduction="mean"``, PyTorch's default), or a 0-d batch sum when
 ``loss.reduction == "sum"``. Reported losses are always means over examples.
+
+Threads: while ``train``/``train_epoch`` run, PyTorch runs each operation on
+``num_threads`` CPU threads (default 1, ``None`` keeps torch's setting) and
+``torch.get_num_threads()`` is restored afterwards; ``metrics._loop_threads`` says why
+(measured in ``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from labkit.metrics import (
     Accumulator,
     _batch_size,
     _check_iterable,
+    _loop_threads,
     _loss_sum_and_mean,
     _unpack_batch,
     accuracy,
@@ -275,14 +281,18 @@ def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: b
     return metric[0] / metric[2], metric[1] / metric[2]
 
 
-def train_epoch(net, train_iter, loss, updater, *, device=None,
-                from_logits: bool = True) -> tuple[float, float]:
+def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: bool = True,
+                num_threads: int | None = 1) -> tuple[float, float]:
     """Train ``net`` for one pass over ``train_iter``.
 
     For each batch ``(X, y)``: ``y_hat = net(X)``, ``l = loss(y_hat, y)``, then
     - optimizer (has ``step``/``zero_grad``): ``zero_grad()``, ``l.mean().backward()``,
       ``step()``;
     - callable updater: ``l.sum().backward()``, ``updater(batch_size)``.
+
+    PyTorch runs each operation on ``num_threads`` CPU threads meanwhile (restored
+    afterwards): for these small models one thread is nearly as fast as two on an idle
+    machine (0-15% slower on 2 cores) and does not stall for time slices on a busy one.
 
     Args:
         net: a model: ``nn.Module`` or scratch; put in training mode first.
@@ -292,6 +302,8 @@ def train_epoch(net, train_iter, loss, updater, *, device=None,
         updater: an optimizer or a callable ``updater(batch_size)``.
         device: if given, ``net`` and every batch are moved there.
         from_logits: passed to ``accuracy`` (binary scores only).
+        num_threads: CPU threads per operation during the epoch (default 1); ``None``
+            keeps ``torch.get_num_threads()``.
 
     Returns:
         ``(mean_loss, accuracy)`` over the epoch's examples, measured on each batch
@@ -305,16 +317,19 @@ def train_epoch(net, train_iter, loss, updater, *, device=None,
     device = _check_device(device)
     if device is not None:
         _move_net(net, device)
-    return _run_epoch(net, train_iter, loss, updater, kind, device, from_logits, epoch=None)
+    with _loop_threads(num_threads):
+        return _run_epoch(net, train_iter, loss, updater, kind, device, from_logits,
+                          epoch=None)
 
 
 def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=None,
           progress: bool = True, live_plot: bool = False, verbose: bool = False,
-          from_logits: bool = True) -> History:
+          from_logits: bool = True, num_threads: int | None = 1) -> History:
     """Train ``net`` for ``num_epochs`` epochs, evaluating on ``test_iter`` after each.
 
     Args:
-        net, train_iter, loss, updater, device, from_logits: as in ``train_epoch``.
+        net, train_iter, loss, updater, device, from_logits, num_threads: as in
+            ``train_epoch``.
         test_iter: an iterable of ``(X, y)`` batches, or ``None`` to skip evaluation
             (``test_loss``/``test_acc`` are then ``None``).
         num_epochs: a positive int.
@@ -352,8 +367,8 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
         animator = Animator(num_epochs)
     if verbose:
         tqdm.write(_table_header())
-    with tqdm(range(1, num_epochs + 1), desc="train", unit="epoch", disable=not progress,
-              leave=True) as bar:
+    with _loop_threads(num_threads), tqdm(range(1, num_epochs + 1), desc="train", unit="epoch",
+                               disable=not progress, leave=True) as bar:
         for epoch in bar:
             start = time.perf_counter()
             try:
@@ -365,7 +380,7 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
             test_loss = test_acc = None
             if test_iter is not None:
                 test_loss, test_acc = evaluate(net, test_iter, loss, device=device,
-                                               from_logits=from_logits)
+                                               from_logits=from_logits, num_threads=None)
             record = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
                       "test_loss": test_loss, "test_acc": test_acc,
                       "seconds": time.perf_counter() - start}

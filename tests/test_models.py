@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+import labkit as lk
 from labkit.models import (
     LogisticRegression,
     LogisticRegressionScratch,
@@ -140,3 +141,17 @@ def test_scratch_to_cuda_and_back():
     assert net.to_nn().linear.weight.device.type == "cuda"
     net.to("cpu")
     assert W.device.type == "cpu"
+
+
+def test_scratch_softmax_weight_is_stored_column_major():
+    """W keeps its values and shape (D, C) but is laid out like nn.Linear's weight, the layout
+    in which the products X @ W and X.T @ grad are fast; its gradient keeps that layout."""
+    net = lk.SoftmaxRegressionScratch(generator=torch.Generator().manual_seed(0))
+    drawn = torch.normal(0.0, 0.01, size=(784, 10), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(net.W.detach(), drawn)
+    assert net.W.shape == (784, 10) and net.W.stride() == (1, 784)
+    assert net.W.is_leaf and net.W.requires_grad
+    lk.cross_entropy(net(torch.rand(8, 1, 28, 28)), torch.arange(8), reduction="sum").backward()
+    assert net.W.grad.stride() == (1, 784)
+    lk.sgd(net.parameters(), 0.1, 8)
+    assert net.W.stride() == (1, 784)

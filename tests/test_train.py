@@ -9,6 +9,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+import labkit as lk
 from labkit.functional import binary_cross_entropy_with_logits, cross_entropy
 from labkit.models import (
     LogisticRegression,
@@ -346,3 +347,45 @@ def test_cuda_device(impl):
                     progress=False)
     assert all(p.device.type == "cuda" for p in net.parameters())
     assert history.last["test_acc"] >= 0.95
+
+
+def test_training_and_evaluation_loops_use_one_thread_and_restore_the_setting():
+    seen = []
+
+    class Recording(lk.SoftmaxRegressionScratch):
+        def forward(self, X):
+            seen.append(torch.get_num_threads())
+            return super().forward(X)
+
+    X, y = torch.rand(64, 784), torch.randint(0, 10, (64,))
+    batches = [(X[:32], y[:32]), (X[32:], y[32:])]
+    net = Recording()
+
+    def loss(y_hat, y):
+        return lk.cross_entropy(y_hat, y, reduction="none")
+
+    def updater(batch_size):
+        lk.sgd(net.parameters(), 0.1, batch_size)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        lk.train_epoch(net, batches, loss, updater)
+        assert torch.get_num_threads() == 2
+        lk.train(net, batches, batches, loss, 2, updater, progress=False)
+        assert torch.get_num_threads() == 2
+        with pytest.raises(lk.NonFiniteLossError):  # restored on the way out of an error too
+            lk.train(net, [(torch.full((4, 784), float("nan")), y[:4])], None, loss, 1,
+                     updater, progress=False)
+        assert torch.get_num_threads() == 2
+        count = len(seen)
+        lk.evaluate(net, batches, loss)
+        assert torch.get_num_threads() == 2 and len(seen) == count + 2
+        one_thread = len(seen)
+        lk.train(net, batches, batches, loss, 1, updater, progress=False, num_threads=None)
+        assert set(seen[one_thread:]) == {2}  # None: torch's own setting is kept
+        with pytest.raises(ValueError, match="num_threads must be a positive integer, got 0"):
+            lk.train(net, batches, None, loss, 1, updater, progress=False, num_threads=0)
+    finally:
+        torch.set_num_threads(before)
+    assert one_thread > 0 and set(seen[:one_thread]) == {1}

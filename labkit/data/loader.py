@@ -73,16 +73,17 @@ class InMemoryLoader:
         else:
             raise TypeError(f"X must be uint8 images or a floating-point tensor, got "
                             f"{describe(X)}")
-        if seed is None:
-            seed = int(torch.randint(0, 2**62, ()).item())  # from torch's global generator
-        elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or seed < 0):
             raise TypeError(f"seed must be an integer >= 0 or None, got {describe(seed)}")
+        if seed is None and shuffle:  # only a shuffling loader consumes the global generator
+            seed = int(torch.randint(0, 2**62, ()).item())
         self.seed = seed
         self.shuffle = shuffle
         self.device = torch.device(device) if device is not None else X.device
         self.X = X.to(self.device)
         self.y = y.to(self.device)
-        self._generator = torch.Generator().manual_seed(seed)
+        self._generator = torch.Generator().manual_seed(seed) if shuffle else None
 
     @property
     def num_examples(self) -> int:
