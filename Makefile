@@ -45,9 +45,9 @@ test: venv
 	"$(BIN)/ruff" check .
 	"$(PY)" -m pytest tests notebooks $(NBVAL)
 
+# The lab's main job: every notebook executed headless, in order, into build/ (.ipynb + .html)
 run: venv
-	"$(PY)" -m labkit train logistic --impl scratch --out build/logistic-scratch
-	"$(PY)" -m labkit train logistic --impl nn --out build/logistic-nn
+	"$(PY)" tools/run_notebooks.py --out build
 
 lab: venv
 	"$(BIN)/jupyter" lab notebooks
