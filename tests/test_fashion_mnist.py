@@ -47,18 +47,6 @@ def write_real(root, tensors=None, gz=True) -> Path:
     return raw
 
 
-def no_download(self):
-    raise RuntimeError("simulated: no network in tests")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """Every test: torchvision cannot download, and LABKIT_DATA / LABKIT_OFFLINE are unset."""
-    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", no_download)
-    monkeypatch.delenv("LABKIT_DATA", raising=False)
-    monkeypatch.delenv("LABKIT_OFFLINE", raising=False)
-
-
 @pytest.fixture
 def small_standin(monkeypatch):
     """The stand-in generated on demand is small, to keep the tests fast."""

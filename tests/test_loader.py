@@ -38,16 +38,6 @@ def write_real(root, n_train=30, n_test=12, gz=True) -> list[torch.Tensor]:
     return tensors
 
 
-def no_download(self):
-    raise RuntimeError("simulated: no network in tests")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", no_download)
-    monkeypatch.delenv("LABKIT_DATA", raising=False)
-
-
 def test_batches_shapes_dtypes_and_scaling_match_to_tensor():
     X, y = images_and_labels(10)
     loader = InMemoryLoader(X, y, batch_size=4, shuffle=False)
