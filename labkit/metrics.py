@@ -1,7 +1,7 @@
 """Classification metrics: accuracy, a running sum, evaluation loops and confusion matrices.
 
-Introduced in ``02_logistic_regression_scratch`` (``accuracy``, ``Accumulator``,
-``evaluate_accuracy``); the confusion matrix appears in ``04_softmax_regression_scratch``.
+Introduced in ``02_logistic_regression_scratch`` (``accuracy``); ``Accumulator``,
+``evaluate_accuracy`` and the confusion matrix in ``04_softmax_regression_scratch``.
 
 Conventions (d2l's):
 

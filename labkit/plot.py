@@ -1,8 +1,8 @@
 """Plots for the lab: training curves (static and live), image grids, a 2-D decision
 boundary and a confusion matrix.
 
-Introduced in ``02_logistic_regression_scratch`` (curves, decision boundary); images and
-the confusion matrix in ``04_softmax_regression_scratch`` / ``05_softmax_regression_nn``.
+Introduced in ``02_logistic_regression_scratch`` (curves, decision boundary); images, the
+live curves and the confusion matrix in ``04_softmax_regression_scratch``.
 
 Every function returns a ``matplotlib.figure.Figure`` built without ``pyplot``: nothing
 is drawn on a screen, no window opens, and there is nothing to ``show()``. In Jupyter a

@@ -8,8 +8,9 @@ Modules (each imports nothing above ``labkit._checks``):
 - ``idx``: ``read_idx`` / ``write_idx`` with integrity checks.
 - ``standin``: the procedurally drawn offline stand-in for Fashion-MNIST.
 - ``fashion_mnist``: ``load_fashion_mnist`` (real, stand-in or auto), ``text_labels``.
-- ``loader``: ``InMemoryLoader``, ``load_data_fashion_mnist``, ``torchvision_datasets``
-  (``04_softmax_regression_scratch``, ``05_softmax_regression_nn``).
+- ``loader``: ``InMemoryLoader`` (``02_logistic_regression_scratch``),
+  ``load_data_fashion_mnist`` (``04_softmax_regression_scratch``), ``torchvision_datasets``
+  (``05_softmax_regression_nn``).
 """
 
 from labkit.data.fashion_mnist import (

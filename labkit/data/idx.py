@@ -1,6 +1,7 @@
 """Read and write IDX files, the format of MNIST and Fashion-MNIST, with integrity checks.
 
-Introduced in ``04_softmax_regression_scratch`` (where the Fashion-MNIST files come from).
+Used by the Fashion-MNIST loader of ``04_softmax_regression_scratch``: every raw file it
+reads goes through ``read_idx``.
 
 An IDX file is a 4-byte magic number, one big-endian 32-bit size per dimension, then the
 values in row-major (C) order, big-endian::

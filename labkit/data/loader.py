@@ -1,7 +1,10 @@
 """Fast in-memory minibatches, and the standard torchvision route for comparison.
 
-Introduced in ``04_softmax_regression_scratch``; ``05_softmax_regression_nn`` compares it
-with ``torchvision.datasets.FashionMNIST`` + ``ToTensor`` + ``DataLoader``.
+``InMemoryLoader`` is introduced in ``02_logistic_regression_scratch`` (re-iterable,
+reshuffled batches of the synthetic data); ``04_softmax_regression_scratch`` adds
+``load_data_fashion_mnist``; ``05_softmax_regression_nn`` compares it with
+``torchvision_datasets`` (``torchvision.datasets.FashionMNIST`` + ``ToTensor`` +
+``DataLoader``).
 
 Why not the ``DataLoader`` route by default: it converts each image separately (uint8
 array -> PIL image -> ``ToTensor`` -> float tensor) and collates 256 of them in Python, which
