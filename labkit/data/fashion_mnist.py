@@ -48,7 +48,7 @@ from typing import Union
 import torch
 
 from labkit._checks import describe
-from labkit.data.idx import IDXError, atomic_write, read_idx
+from labkit.data.idx import IDXError, atomic_write, corrupt_file_error, read_idx
 from labkit.data.standin import (
     STANDIN_FILES,
     STANDIN_FOLDER,
@@ -293,18 +293,18 @@ def _fingerprint(files: dict[str, Path]) -> list[list]:
 def _read_checked(files: dict[str, Path]) -> dict[str, torch.Tensor]:
     """Read the four files and check them as a set; IDXError names the file at fault."""
     tensors = {key: read_idx(files[key]) for key in _KEYS}
-    fix = "Delete it and download it again (or regenerate it with `labkit data prepare`)."
     for split in ("train", "test"):
         images, labels = tensors[f"{split}_images"], tensors[f"{split}_labels"]
         img_file, lbl_file = files[f"{split}_images"], files[f"{split}_labels"]
         if images.dtype != torch.uint8 or images.dim() != 3 or images.shape[1:] != (28, 28):
-            raise IDXError(f"{img_file}: expected uint8 images of 28x28, got "
-                           f"{describe(images)}; this is not a Fashion-MNIST image file. {fix}")
+            raise corrupt_file_error(img_file, f"expected uint8 images of 28x28, got "
+                                     f"{describe(images)}; this is not a Fashion-MNIST "
+                                     f"image file")
         if len(images) == 0:
-            raise IDXError(f"{img_file}: holds no images. {fix}")
+            raise corrupt_file_error(img_file, "holds no images")
         if labels.dtype != torch.uint8 or labels.dim() != 1:
-            raise IDXError(f"{lbl_file}: expected a 1-D uint8 label file, got "
-                           f"{describe(labels)}. {fix}")
+            raise corrupt_file_error(lbl_file, f"expected a 1-D uint8 label file, got "
+                                               f"{describe(labels)}")
         if len(labels) != len(images):
             raise IDXError(f"{img_file} holds {len(images)} images but {lbl_file} holds "
                            f"{len(labels)} labels: the two files do not belong together. "
@@ -313,8 +313,8 @@ def _read_checked(files: dict[str, Path]) -> dict[str, torch.Tensor]:
         bad = (labels > 9).nonzero()
         if len(bad) > 0:
             i = int(bad[0])
-            raise IDXError(f"{lbl_file}: label {int(labels[i])} at position {i} is outside "
-                           f"0..9 ({len(bad)} such labels). {fix}")
+            raise corrupt_file_error(lbl_file, f"label {int(labels[i])} at position {i} is "
+                                               f"outside 0..9 ({len(bad)} such labels)")
         tensors[f"{split}_labels"] = labels.to(torch.int64)
     return tensors
 

@@ -61,7 +61,8 @@ class IDXError(ValueError):
     """An IDX file that is missing pieces, corrupt, or not an IDX file at all."""
 
 
-def _fail(path: Path, problem: str) -> IDXError:
+def corrupt_file_error(path: Path, problem: str) -> IDXError:
+    """``IDXError`` "<path>: <problem>. <how to fix it>" (also used by the loader's checks)."""
     return IDXError(f"{path}: {problem}. {_FIX}")
 
 
@@ -85,19 +86,19 @@ def _read_bytes(path: Path) -> bytes:
     except FileNotFoundError:
         raise
     except OSError as err:
-        raise IDXError(f"{path}: cannot be read ({err}). {_FIX}") from err
+        raise corrupt_file_error(path, f"cannot be read ({err})") from err
     if raw[:2] != _GZIP_MAGIC:
         if path.suffix == ".gz" and len(raw) > 0 and raw[:2] != b"\x00\x00":
-            raise _fail(path, "the name ends in .gz but the file is neither gzip nor IDX "
+            raise corrupt_file_error(path, "the name ends in .gz but the file is neither gzip nor IDX "
                               f"(it starts with bytes {raw[:4].hex(' ')})")
         return raw
     try:
         return gzip.decompress(raw)
     except EOFError as err:
-        raise _fail(path, f"the gzip stream is truncated ({len(raw)} compressed bytes end "
+        raise corrupt_file_error(path, f"the gzip stream is truncated ({len(raw)} compressed bytes end "
                           "before the end-of-stream marker; an interrupted download?)") from err
     except (OSError, zlib.error) as err:  # gzip.BadGzipFile is an OSError: bad CRC, bad data
-        raise _fail(path, f"the gzip stream is corrupt ({err})") from err
+        raise corrupt_file_error(path, f"the gzip stream is corrupt ({err})") from err
 
 
 def read_idx(path: PathLike) -> torch.Tensor:
@@ -120,17 +121,17 @@ def read_idx(path: PathLike) -> torch.Tensor:
     path = Path(path)
     data = _read_bytes(path)
     if len(data) < 4:
-        raise _fail(path, f"the file holds {len(data)} bytes, too short for the 4-byte "
+        raise corrupt_file_error(path, f"the file holds {len(data)} bytes, too short for the 4-byte "
                           "IDX magic number (an empty or truncated file)")
     zero0, zero1, code, ndim = data[0], data[1], data[2], data[3]
     if zero0 != 0 or zero1 != 0 or code not in _IDX_DTYPES or ndim == 0:
-        raise _fail(path, f"wrong magic number {data[:4].hex(' ')}: an IDX file starts with "
+        raise corrupt_file_error(path, f"wrong magic number {data[:4].hex(' ')}: an IDX file starts with "
                           "00 00, a dtype code (08 uint8, 09 int8, 0b int16, 0c int32, "
                           "0d float32, 0e float64) and the number of dimensions (>= 1); "
                           "this is not an IDX file")
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
-        raise _fail(path, f"the header needs {header_size} bytes for {ndim} dimensions but "
+        raise corrupt_file_error(path, f"the header needs {header_size} bytes for {ndim} dimensions but "
                           f"the file holds {len(data)} (truncated)")
     dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     torch_dtype, np_dtype = _IDX_DTYPES[code]
@@ -142,7 +143,7 @@ def read_idx(path: PathLike) -> torch.Tensor:
             hint = "the file is truncated or its header is wrong"
         else:
             hint = f"{actual - expected} bytes of trailing data: wrong header or garbage"
-        raise _fail(path, f"header says {what} = {expected} bytes but the file holds "
+        raise corrupt_file_error(path, f"header says {what} = {expected} bytes but the file holds "
                           f"{actual} ({hint})")
     array = np.frombuffer(data, dtype=np_dtype, count=math.prod(dims), offset=header_size)
     array = array.astype(np_dtype.newbyteorder("="))  # native byte order, a writable copy
