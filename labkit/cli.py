@@ -19,6 +19,9 @@ from pathlib import Path
 
 import torch
 
+import labkit as lk
+from labkit.train import _check_device
+
 __all__ = ["main", "build_parser"]
 
 DEFAULTS = {
@@ -85,24 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _device(name: str) -> torch.device:
+    """``--device`` checked the way ``lk.train`` checks ``device=``, as a command-line error."""
     try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise SystemExit(f"labkit: --device must be cpu, cuda or mps, got {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("labkit: --device cuda was asked for but torch.cuda.is_available() "
-                         "is False on this machine")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise SystemExit("labkit: --device mps was asked for but MPS is not available")
-    return device
+        return _check_device(name)
+    except ValueError as err:
+        raise SystemExit(f"labkit: --device: {err}") from None
 
 
 def _setup(scratch, args, scratch_loss, nn_loss):
     """``(net, loss, updater)``: the scratch model with per-example losses and the seeds'
     ``sgd`` (summed loss / batch size), or its ``torch.nn`` twin (same initial weights)
     with a mean loss and ``torch.optim.SGD``: the same updates either way."""
-    import labkit as lk
-
     if args.impl == "nn":
         net = scratch.to_nn()
         return net, nn_loss, torch.optim.SGD(net.parameters(), lr=args.lr)
@@ -118,8 +114,6 @@ def _setup(scratch, args, scratch_loss, nn_loss):
 
 
 def _train_logistic(args, device):
-    import labkit as lk
-
     if args.dataset == "logistic":
         true_w, true_b = (1.9, -3.1), -0.6
         X_train, y_train = lk.make_logistic_data(2000, true_w, true_b, seed=args.seed)
@@ -154,8 +148,6 @@ def _train_logistic(args, device):
 
 
 def _train_softmax(args, device):
-    import labkit as lk
-
     data = lk.load_fashion_mnist(root=args.root, source=args.source)
     print(f"Fashion-MNIST source: {data.source} ({data.raw_folder})")
     train_iter = lk.InMemoryLoader(data.train_images, data.train_labels, args.batch_size,
@@ -182,8 +174,6 @@ def _train_softmax(args, device):
 
 
 def _cmd_train(args) -> int:
-    import labkit as lk
-
     defaults = DEFAULTS[args.model]
     for key in ("epochs", "lr", "batch_size"):
         if getattr(args, key) is None:
@@ -222,13 +212,12 @@ def _cmd_data(args) -> int:
     if args.action == "info":
         print(fm.format_data_status(fm.data_status(args.root)))
         return 0
+    start = time.perf_counter()
     try:
         if args.action == "prepare":
-            start = time.perf_counter()
             data = fm.load_fashion_mnist(args.root, args.source, download=not args.no_download)
             verb = "ready"
         else:
-            start = time.perf_counter()
             data = fm.check_fashion_mnist(args.root, args.source)
             verb = "checked: all files are well formed"
     except (fm.DatasetNotFoundError, fm.IDXError) as err:
