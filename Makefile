@@ -15,6 +15,12 @@ export MPLBACKEND ?= Agg
 export PYTHONUNBUFFERED := 1
 # nbval: lax mode compares only cells tagged nbval-check-output; the kernel is this venv's Python
 NBVAL := --nbval-lax --nbval-current-env
+# Tests run on two pytest-xdist workers; --dist loadfile keeps each notebook (and each test
+# file) on one worker, in order. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+# nbgrader runs `alembic` from PATH: the venv's bin/ comes first
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: venv test lint unit notebooks run lab bench clean
 
@@ -32,18 +38,18 @@ lint: venv
 
 unit: export LABKIT_OFFLINE ?= 1
 unit: venv
-	"$(PY)" -m pytest tests
+	"$(PY)" -m pytest tests $(XDIST)
 
 notebooks: export LABKIT_OFFLINE ?= 1
 notebooks: venv
-	"$(PY)" -m pytest notebooks $(NBVAL)
+	"$(PY)" -m pytest notebooks $(NBVAL) $(XDIST)
 
 # The suite never waits on a network: LABKIT_OFFLINE=1 stops Fashion-MNIST downloads, so
 # notebooks use the real set when it is on disk ($$LABKIT_DATA) and the offline stand-in otherwise.
 test: export LABKIT_OFFLINE ?= 1
 test: venv
 	"$(BIN)/ruff" check .
-	"$(PY)" -m pytest tests notebooks $(NBVAL)
+	"$(PY)" -m pytest tests notebooks $(NBVAL) $(XDIST)
 
 # The lab's main job: every notebook executed headless, in order, into build/ (.ipynb + .html)
 run: venv

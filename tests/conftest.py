@@ -12,6 +12,13 @@ from hypothesis import settings
 # No display in CI or on a server: matplotlib must never try to open a window.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# Under pytest-xdist (make test runs two workers on two cores) each worker runs PyTorch on one
+# thread: two workers with two threads each would fight over the cores.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    torch.set_num_threads(1)
+
 # Random-input tests stay quick and never fail on timing (2 shared cores).
 settings.register_profile("labkit", deadline=None, max_examples=50)
 settings.load_profile("labkit")

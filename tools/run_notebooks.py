@@ -68,11 +68,12 @@ def run_notebook(path: Path, out: Path, timeout: int = 600) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="notebooks to run (default: notebooks/*.ipynb in order)")
+                        help="notebooks to run (default: notebooks/lab*/[0-9]*.ipynb in order)")
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output folder")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("lab*/[0-9]*.ipynb"),
+                                         key=lambda p: p.name)
     if not paths:
         print("no notebooks found", file=sys.stderr)
         return 1
