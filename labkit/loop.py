@@ -174,7 +174,8 @@ def check_iterable(data_iter, name: str) -> None:
 
 def unpack_batch(batch, name: str, device) -> tuple[torch.Tensor, torch.Tensor]:
     """``(X, y)`` from one batch, moved to ``device`` when one is given."""
-    if not isinstance(batch, Sequence) or isinstance(batch, (str, bytes)) or len(batch) != 2:
+    if not (type(batch) in (tuple, list) or isinstance(batch, Sequence)) or \
+            isinstance(batch, (str, bytes)) or len(batch) != 2:
         raise TypeError(
             f"{name} must yield (X, y) pairs, got a batch that is {describe(batch)}"
         )
