@@ -123,15 +123,18 @@ def check_same_shape(input: torch.Tensor, target: torch.Tensor,
         )
 
 
-def check_class_targets(target, num_classes: int, name: str = "target") -> torch.Tensor:
-    """Integer class indices in ``[0, num_classes)``."""
+def check_class_targets(target, num_classes: int, name: str = "target", *,
+                        check_range: bool = True) -> torch.Tensor:
+    """Integer class indices in ``[0, num_classes)`` (the range only with ``check_range``)."""
     check_tensor(target, name)
+    if target.dtype == torch.int64 and not check_range:  # the common case: nothing to scan
+        return target
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
         raise TypeError(
             f"{name} must hold integer class indices (dtype torch.int64), got dtype "
             f"{target.dtype}; if the values are whole numbers use {name}.long()"
         )
-    if target.numel() > 0:
+    if check_range and target.numel() > 0:
         lo, hi = torch.aminmax(target)  # one pass over the targets
         lo, hi = int(lo), int(hi)
         if lo < 0 or hi >= num_classes:

@@ -180,8 +180,11 @@ def unpack_batch(batch, name: str, device) -> tuple[torch.Tensor, torch.Tensor]:
             f"{name} must yield (X, y) pairs, got a batch that is {describe(batch)}"
         )
     X, y = batch
-    if device is not None:
-        X, y = X.to(device), y.to(device)
+    if device is not None:  # .to() costs microseconds even when there is nothing to move
+        if X.device != device:
+            X = X.to(device)
+        if y.device != device:
+            y = y.to(device)
     return X, y
 
 
