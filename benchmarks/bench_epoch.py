@@ -216,7 +216,7 @@ def quiet(fn):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="This DataLoader will create",
                                     category=UserWarning)
-            fn()
+            return fn()
     return run
 
 
@@ -490,8 +490,8 @@ def run(args: argparse.Namespace, tmp: str | None) -> dict:
     train_ds, _ = lk.torchvision_datasets(root, source=source)
     runs_a = {}
     for workers in WORKERS:
-        loader = torch.utils.data.DataLoader(train_ds, batch_size=BATCH_SIZE, shuffle=True,
-                                             num_workers=workers)
+        loader = quiet(lambda workers=workers: torch.utils.data.DataLoader(
+            train_ds, batch_size=BATCH_SIZE, shuffle=True, num_workers=workers))()
         net_a, loss_a, updater_a = scratch_setup()
         runs_a[f"a{workers}"] = quiet(epoch_runner(net_a, loader, loss_a, updater_a, device))
         if workers == 0:
