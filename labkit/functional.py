@@ -224,10 +224,11 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor,
             weighted mean ``sum_i w[t_i] l_i / sum_i w[t_i]``, as in PyTorch.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (shape ``(N,)``).
 
-    Each row's loss picks the true class's entry of ``log_softmax(input)``
-    (``gather`` along dim 1), which is stable for any finite logits (see
-    ``log_softmax``). Taking ``log`` of ``softmax`` instead fails once a probability
-    underflows to 0: ``log(0) = -inf``.
+    Each row's loss is minus the true class's entry of ``log_softmax(input)``, picked with
+    ``gather`` along dim 1 and computed with ``log_softmax``'s max-shift, so it is stable
+    for any finite logits (see ``log_softmax``); only the picked entries are computed, not
+    the whole ``(N, C)`` matrix. Taking ``log`` of ``softmax`` instead fails once a
+    probability underflows to 0: ``log(0) = -inf``.
 
     Note the reduction: ``nn.CrossEntropyLoss()`` averages over the batch, so its numbers
     look ~batch_size times smaller than a summed loss; they agree once the reductions match.
@@ -263,13 +264,18 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor,
     check_class_targets(target, num_classes, check_range=not on_cpu)
     if target.dtype != torch.int64:
         target = target.long()  # gather needs int64 indices; a uint8 index would act as a mask
-    log_probs = log_softmax(input, dim=1)  # (N, C)
+    # -log_softmax(input)[target], with log_softmax's shift m = max_j x_j but only at the
+    # true class: log_softmax(x)_t = (x_t - m) - log sum_j exp(x_j - m). The whole (N, C)
+    # log_softmax is never built (a tenth of the epoch's overhead, benchmarks/RESULTS.md).
+    m = input.amax(dim=1, keepdim=True).detach()  # (N, 1): the shift; its gradient is 0
+    shifted = input - m  # (N, C), every entry <= 0
+    log_sum_exp = torch.log(torch.exp(shifted).sum(dim=1))  # (N,), >= 0: never log(0)
     try:
-        picked = log_probs.gather(1, target.unsqueeze(1))  # (N, 1): each row's true class
+        picked = shifted.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,): x_t - m
     except RuntimeError:
         check_class_targets(target, num_classes)  # a class index out of range: say which
         raise
-    loss = -picked.squeeze(1)  # (N,)
+    loss = log_sum_exp - picked  # (N,) = -log_softmax(input)[target]
     if weight is None:
         return _reduce(loss, reduction)
     if weight.shape != (num_classes,):
