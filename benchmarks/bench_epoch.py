@@ -130,13 +130,15 @@ def _sync(device: torch.device) -> None:
 
 def timed(fn, device: torch.device, cpu: list | None = None) -> float:
     """Seconds for one call of ``fn()``, with the device synchronized on both sides; the
-    process's CPU seconds for the call are appended to ``cpu`` when it is given."""
+    calling thread's CPU seconds for the call are appended to ``cpu`` when it is given (the
+    thread's, not the process's: PyTorch's idle worker threads spin for a while after a
+    two-thread operation, which would be counted against the next one-thread call)."""
     _sync(device)
-    start, start_cpu = time.perf_counter(), time.process_time()
+    start, start_cpu = time.perf_counter(), time.thread_time()
     fn()
     _sync(device)
     if cpu is not None:
-        cpu.append(time.process_time() - start_cpu)
+        cpu.append(time.thread_time() - start_cpu)
     return time.perf_counter() - start
 
 
@@ -576,9 +578,9 @@ def run(args: argparse.Namespace, tmp: str | None) -> dict:
     ratios = {"a_over_b": figures["a_seeds_epoch_s"] / b,
               "a4_over_b": figures["a_seeds_4_workers_epoch_s"] / b,
               "b_over_d": b / figures["d_floor_s"],
-              # (b) and (e) both run on one thread: their CPU time is the time they computed,
-              # the same as the wall time on an idle machine, without the time other
-              # processes held the core on a shared one. The target is judged on it.
+              # (b) and (e) both run on one thread: that thread's CPU time is the time they
+              # computed, the same as the wall time on an idle machine, without the time
+              # other processes held the core on a shared one. The target is judged on it.
               "b_over_e": figures["b_cpu_s"] / figures["e_cpu_s"],
               "b_over_e_wall": b / figures["e_plain_loop_epoch_s"],
               # the ratio from each round's pair of (b) and (e): its spread
@@ -719,8 +721,8 @@ def report(r: dict) -> str:
         f"{_spread(q['b_over_e_wall_rounds'])}",
         f"  (b)/(e) by CPU time        {q['b_over_e']:9.2f}   per round: "
         f"{_spread(q['b_over_e_rounds'])}",
-        f"      (CPU seconds (b) {f['b_cpu_s']:.3f}, (e) {f['e_cpu_s']:.3f}: one thread each, so "
-        f"the wall time of an idle machine)",
+        f"      (CPU seconds of the thread: (b) {f['b_cpu_s']:.3f}, (e) {f['e_cpu_s']:.3f}; one "
+        f"thread each, so the wall time of an idle machine)",
         "ratios and targets (issues 5 and 9):",
     ]
     for t in r["targets"]:
