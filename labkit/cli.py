@@ -316,10 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     prog = f"labkit {args.command}"
     try:
+        _check_folder(getattr(args, "root", None), "--root", writable=False)
         if args.command == "train":
-            _check_folder(args.root, "--root", writable=False)
             return _cmd_train(args)
-        _check_folder(args.root, "--root", writable=False)
         return _cmd_data(args)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
