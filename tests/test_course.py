@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -213,3 +215,16 @@ def test_command_line_help_and_errors(tmp_path, capsys):
     assert "no student folders" in capsys.readouterr().err
     assert course.main(["points", "--assignment", "nope"]) == 2
     assert "no notebooks in" in capsys.readouterr().err
+
+
+def test_output_folder_is_an_nbgrader_course_for_nbgraders_other_commands(graded):
+    _, out_dir, _ = graded
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
+                                f"{os.environ.get('PATH', '')}")
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", "totals.csv"],
+                          cwd=out_dir, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out_dir / "totals.csv", newline="") as f:
+        totals = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert float(totals["alice"]["raw_score"]) == 5 and float(totals["alice"]["max_score"]) == 6
+    assert float(totals["carol"]["raw_score"]) == 0  # the timed-out notebook: zero there too

@@ -12,14 +12,16 @@
         max_score, manual_max_score, status), and feedback HTML per student and notebook under
         build/grades/feedback/<student_id>/lab1/. What `make grade SUBMITTED=DIR` runs.
 
-    python tools/course.py points [--assignment lab1]
+    python tools/course.py points [--assignment lab1] [--readme]
         The points of each notebook (automatic and manual), read from the notebooks'
-        nbgrader metadata, as a Markdown table (the README's table).
+        nbgrader metadata, as a Markdown table; --readme writes it into README.md.
 
 Grading never stops at a bad submission: a notebook that is missing, is not a notebook, crashes
 the kernel, or has a cell running longer than the per-cell timeout gets a row with zero points
 and the reason in `status`. nbgrader's working files (gradebook.db, the sanitized copies of the
-submissions, the autograded notebooks, its log) live under --out, which each run rewrites.
+submissions, the autograded notebooks, its log) live under --out, which each run rewrites and
+leaves as an nbgrader course directory of its own (with its nbgrader_config.py), for
+nbgrader's other commands: `nbgrader export`, the formgrader for the written answers.
 
 Everything nbgrader does here goes through its own converters (GenerateAssignment, Autograde,
 GenerateFeedback), configured from the repository's nbgrader_config.py.
@@ -110,6 +112,36 @@ def points_table(assignment: str, source: Path | None = None) -> str:
     lines.append(f"| **{assignment}** | **{_num(auto)}** | **{_num(manual)}** | "
                  f"**{_num(auto + manual)}** |")
     return "\n".join(lines)
+
+
+README_START = "<!-- points:{assignment} start (python tools/course.py points --readme) -->"
+README_END = "<!-- points:{assignment} end -->"
+
+
+def readme_block(assignment: str, readme: Path) -> str | None:
+    """The point table between the README's markers for ``assignment``, or None."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = README_START.format(assignment=assignment), README_END.format(
+        assignment=assignment)
+    if start not in text or end not in text:
+        return None
+    return text.split(start, 1)[1].split(end, 1)[0].strip()
+
+
+def update_readme(assignment: str, readme: Path, table: str) -> bool:
+    """Put ``table`` between the README's markers; True if the README changed."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = README_START.format(assignment=assignment), README_END.format(
+        assignment=assignment)
+    if start not in text or end not in text:
+        raise CourseError(f"{readme} has no markers for {assignment!r}: add the lines "
+                          f"{start} and {end} where the table goes")
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    new = f"{before}{start}\n{table}\n{end}{after}"
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text
 
 
 # ------------------------------------------------------------------ nbgrader, configured
@@ -311,6 +343,19 @@ def _placeholder_feedback(path: Path, row: Row) -> None:
         encoding="utf-8")
 
 
+def _write_course_config(out_dir: Path, config) -> None:
+    """Make ``out_dir`` an nbgrader course directory of its own, so that nbgrader's other
+    commands (export, formgrader for the written answers, release_feedback) work there."""
+    cd = config.CourseDirectory
+    (out_dir / "nbgrader_config.py").write_text(
+        '"""Written by tools/course.py grade: this folder is an nbgrader course directory."""\n'
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {cd.course_id!r}\n"
+        f"c.CourseDirectory.source_directory = {cd.source_directory!r}\n"
+        f"c.Execute.timeout = {config.Execute.timeout!r}\n",
+        encoding="utf-8")
+
+
 def grade(submitted: Path, assignment: str, *, out_dir: Path, timeout: int = DEFAULT_TIMEOUT,
           source: Path | None = None, log=print) -> list[Row]:
     """Autograde every student folder of ``submitted``; write ``out_dir/grades.csv`` and
@@ -330,7 +375,7 @@ def grade(submitted: Path, assignment: str, *, out_dir: Path, timeout: int = DEF
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("submitted", "autograded", "feedback", "release", "gradebook.db",
-                 "nbgrader.log", "grades.csv"):
+                 "nbgrader.log", "grades.csv", "nbgrader_config.py"):
         target = out_dir / name
         if target.is_dir():
             shutil.rmtree(target)
@@ -338,6 +383,7 @@ def grade(submitted: Path, assignment: str, *, out_dir: Path, timeout: int = DEF
             target.unlink()
     config = course_config(out_dir, source=source, db=out_dir / "gradebook.db",
                            timeout=timeout)
+    _write_course_config(out_dir, config)
     course = Course(out_dir, config, log_file=out_dir / "nbgrader.log")
     result = course.run("GenerateAssignment", assignment_id=assignment)
     if not result["success"]:
@@ -479,6 +525,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("points", help="print the points of each notebook as a Markdown table",
                        description="The points of each notebook, from its nbgrader metadata.")
     p.add_argument("--assignment", default="lab1", help="the assignment (default: lab1)")
+    p.add_argument("--readme", action="store_true",
+                   help="write the table into README.md between its points markers")
     return parser
 
 
@@ -488,7 +536,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "student":
             make_student(args.assignment)
         elif args.command == "points":
-            print(points_table(args.assignment))
+            table = points_table(args.assignment)
+            if args.readme:
+                changed = update_readme(args.assignment, REPO / "README.md", table)
+                print(f"README.md {'updated' if changed else 'already up to date'}")
+            else:
+                print(table)
         else:
             if args.timeout <= 0:
                 raise CourseError(f"--timeout must be a positive number of seconds, got "
