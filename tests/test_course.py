@@ -228,3 +228,12 @@ def test_output_folder_is_an_nbgrader_course_for_nbgraders_other_commands(graded
         totals = {r["student_id"]: r for r in csv.DictReader(f)}
     assert float(totals["alice"]["raw_score"]) == 5 and float(totals["alice"]["max_score"]) == 6
     assert float(totals["carol"]["raw_score"]) == 0  # the timed-out notebook: zero there too
+
+
+def test_cell_scores_per_graded_cell(graded):
+    _, out_dir, tmp = graded
+    source = tmp / "notebooks"
+    assert course.cell_scores(out_dir, "alice", ASSIGNMENT, source=source) == {
+        "one": {"one-test-double": (2.0, 2.0)}, "two": {"two-test-square": (3.0, 3.0)}}
+    assert course.cell_scores(out_dir, "dave", ASSIGNMENT, source=source) == {
+        "one": {"one-test-double": (0.0, 2.0)}, "two": {"two-test-square": (3.0, 3.0)}}

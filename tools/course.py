@@ -479,6 +479,26 @@ def _scores(course: Course, student: str, assignment: str, expected: list[Notebo
     return scores
 
 
+def cell_scores(out_dir: Path, student: str, assignment: str, *,
+                source: Path | None = None) -> dict[str, dict[str, tuple[float, float]]]:
+    """After ``grade``: ``{notebook: {grade_id: (auto_score, points)}}`` of one student's
+    automatically graded cells, read from the gradebook in ``out_dir``."""
+    out_dir = Path(out_dir).resolve()
+    expected = [notebook_points(p) for p in assignment_notebooks(assignment, source)]
+    config = course_config(out_dir, source=source, db=out_dir / "gradebook.db")
+    course = Course(out_dir, config)
+    scores: dict[str, dict[str, tuple[float, float]]] = {}
+    with course.gradebook() as gb:
+        for nb in expected:
+            try:
+                submission = gb.find_submission_notebook(nb.name, assignment, student)
+            except course.nbg["MissingEntry"]:
+                continue
+            scores[nb.name] = {g.name: (float(g.auto_score or 0.0), nb.auto[g.name])
+                               for g in submission.grades if g.name in nb.auto}
+    return scores
+
+
 def _write_csv(path: Path, rows: list[Row]) -> None:
     """Write the table to a temporary file, then move it into place: a crash never leaves a
     half-written grades.csv."""
