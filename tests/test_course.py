@@ -232,3 +232,23 @@ def test_cell_scores_per_graded_cell(graded):
     source = tmp / "notebooks"
     assert course.cell_scores(out_dir, "dave", ASSIGNMENT, source=source) == {
         "one": {"one-test-double": (0.0, 2.0)}, "two": {"two-test-square": (3.0, 3.0)}}
+
+
+def test_grade_refuses_an_output_folder_it_would_wipe_wrongly(tmp_path):
+    write_source(tmp_path / "notebooks")
+    sub = tmp_path / "grades" / "submitted"
+    (sub / "alice" / ASSIGNMENT).mkdir(parents=True)
+    with pytest.raises(course.CourseError, match="would delete SUBMITTED"):
+        course.grade(sub, ASSIGNMENT, out_dir=tmp_path / "grades",
+                     source=tmp_path / "notebooks")
+    assert sub.is_dir()
+    write_source(tmp_path / "release")  # notebooks kept where a run writes its release/
+    with pytest.raises(course.CourseError, match="would delete the notebooks"):
+        course.grade(sub, ASSIGNMENT, out_dir=tmp_path, source=tmp_path / "release")
+    assert (tmp_path / "release" / ASSIGNMENT / "one.ipynb").is_file()
+    course_dir = tmp_path / "mycourse"
+    course_dir.mkdir()
+    (course_dir / "nbgrader_config.py").write_text("c = get_config()\n")
+    with pytest.raises(course.CourseError, match="nbgrader_config.py that grade did not write"):
+        course.grade(sub, ASSIGNMENT, out_dir=course_dir, source=tmp_path / "notebooks")
+    assert (course_dir / "nbgrader_config.py").read_text() == "c = get_config()\n"

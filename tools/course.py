@@ -46,6 +46,10 @@ SOURCE = "notebooks"
 FIELDS = ("student_id", "notebook", "score", "max_score", "manual_max_score", "status")
 DEFAULT_TIMEOUT = 120  # seconds per cell; the slowest cell of lab 1 takes a few seconds
 TIMEOUT_ERRORS = ("CellTimeoutError", "UnresponsiveKernelError")
+# what `grade` rewrites in its output folder, and the first line of the config it writes there
+WORKING_FILES = ("submitted", "autograded", "feedback", "release", "gradebook.db",
+                 "nbgrader.log", "grades.csv", "nbgrader_config.py")
+CONFIG_MARK = '"""Written by tools/course.py grade'
 
 
 class CourseError(Exception):
@@ -359,12 +363,27 @@ def _write_course_config(out_dir: Path, config) -> None:
     commands (export, formgrader for the written answers, release_feedback) work there."""
     cd = config.CourseDirectory
     (out_dir / "nbgrader_config.py").write_text(
-        '"""Written by tools/course.py grade: this folder is an nbgrader course directory."""\n'
+        f'{CONFIG_MARK}: this folder is an nbgrader course directory."""\n'
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {cd.course_id!r}\n"
         f"c.CourseDirectory.source_directory = {cd.source_directory!r}\n"
         f"c.Execute.timeout = {config.Execute.timeout!r}\n",
         encoding="utf-8")
+
+
+def _check_out_dir(out_dir: Path, submitted: Path, source: Path) -> None:
+    """Refuse an output folder whose rewrite would delete the submissions, the notebooks or
+    a course's own nbgrader_config.py."""
+    for name in WORKING_FILES:
+        target = out_dir / name
+        for precious, what in ((submitted, "SUBMITTED"), (source, "the notebooks")):
+            if precious == target or target in precious.parents:
+                raise CourseError(f"--out {out_dir} would delete {what} ({precious}): each run "
+                                  f"rewrites {target}; choose another --out")
+    config = out_dir / "nbgrader_config.py"
+    if config.is_file() and not config.read_text(encoding="utf-8").startswith(CONFIG_MARK):
+        raise CourseError(f"--out {out_dir} holds an nbgrader_config.py that grade did not "
+                          f"write (a course directory?): choose another --out")
 
 
 def grade(submitted: Path, assignment: str, *, out_dir: Path, timeout: int = DEFAULT_TIMEOUT,
@@ -384,9 +403,9 @@ def grade(submitted: Path, assignment: str, *, out_dir: Path, timeout: int = DEF
                           f"{submitted}/<student_id>/{assignment}/*.ipynb)")
 
     out_dir = Path(out_dir).resolve()
+    _check_out_dir(out_dir, submitted, source)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("submitted", "autograded", "feedback", "release", "gradebook.db",
-                 "nbgrader.log", "grades.csv", "nbgrader_config.py"):
+    for name in WORKING_FILES:
         target = out_dir / name
         if target.is_dir():
             shutil.rmtree(target)
