@@ -1,7 +1,8 @@
 """Lab 1's student edition and known-bug submissions, graded by nbgrader (issue 8, section 7).
 
 One `make grade` run (tools/course.py grade) over three submissions shares the work of every
-test here (tests/test_lab1_instructor.py grades the instructor edition, on the other worker):
+test here (tests/test_lab1_instructor.py grades the instructor edition in a file of its own,
+so that pytest-xdist can run the two grading runs on its two workers at once):
 
 - ``blank``: the student edition that nbgrader generates: zero automatic points;
 - ``bugs-a`` and ``bugs-b``: notebooks 02 and 04 with known bugs (tests/known_bugs.py) pasted
