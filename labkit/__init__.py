@@ -10,9 +10,12 @@ imports only run downward:
   loss's reduction, non-finite checks), on ``_checks``;
 - ``metrics`` (accuracy, confusion matrix, the evaluation loop), on ``loop``;
 - ``train``, on ``loop`` and ``metrics`` (and ``plot`` for live curves);
-- ``cli`` on top (the ``labkit`` command), which nothing else imports.
+- ``cli`` on top (the ``labkit`` command), which nothing else imports;
+- ``check`` beside it (``lk.check.sigmoid(fn)`` etc.: the checkers of the functions a
+  student writes), which nothing else imports either.
 """
 
+from labkit import check
 from labkit.data import (
     FASHION_MNIST_CLASSES,
     DatasetNotFoundError,
@@ -129,4 +132,6 @@ __all__ = [
     "IDXError",
     "DatasetNotFoundError",
     "StandInWarning",
+    # the checkers of the student's functions
+    "check",
 ]
