@@ -85,17 +85,15 @@ def graded(tmp_path_factory):
 
     sub = tmp / "submitted"
     correct = source / ASSIGNMENT
-    for student in ("alice", "bob", "carol", "dave", "erin", "frank"):
+    for student in ("bob", "carol", "dave", "erin", "frank"):
         (sub / student / ASSIGNMENT).mkdir(parents=True)
-    for name in ("one.ipynb", "two.ipynb"):  # alice: the instructor edition: full marks
-        (sub / "alice" / ASSIGNMENT / name).write_bytes((correct / name).read_bytes())
     # bob: the blank student edition, and a file that is not a notebook
     (sub / "bob" / ASSIGNMENT / "one.ipynb").write_bytes((release / "one.ipynb").read_bytes())
     (sub / "bob" / ASSIGNMENT / "two.ipynb").write_text("this is not json\n")
     # carol: a cell that loops forever; two.ipynb missing
     nbformat.write(_with_solution(source, "def double(x):\n    return 2 * x\nwhile True:\n"
                                           "    pass"), sub / "carol" / ASSIGNMENT / "one.ipynb")
-    # dave: one.ipynb kills the kernel; two.ipynb is right
+    # dave: one.ipynb kills the kernel; two.ipynb is the instructor edition: full marks
     nbformat.write(_with_solution(source, "import os\nos._exit(1)"),
                    sub / "dave" / ASSIGNMENT / "one.ipynb")
     (sub / "dave" / ASSIGNMENT / "two.ipynb").write_bytes((correct / "two.ipynb").read_bytes())
@@ -119,7 +117,7 @@ def test_grades_csv_has_one_row_per_student_and_notebook(graded):
         table = list(csv.DictReader(f))
     assert list(table[0].keys()) == ["student_id", "notebook", "score", "max_score",
                                      "manual_max_score", "status"]
-    students = ["alice", "bob", "carol", "dave", "erin", "frank"]
+    students = ["bob", "carol", "dave", "erin", "frank"]
     assert [(r["student_id"], r["notebook"]) for r in table] == [
         (s, nb) for s in students for nb in ("one", "two")]
     assert [r.as_dict() for r in rows] == table
@@ -131,8 +129,7 @@ def test_grades_csv_has_one_row_per_student_and_notebook(graded):
 
 def test_instructor_edition_gets_full_marks_and_blank_student_edition_zero(graded):
     by = _by(graded[0])
-    assert (by["alice", "one"].score, by["alice", "one"].status) == (2, "ok")
-    assert (by["alice", "two"].score, by["alice", "two"].status) == (3, "ok")
+    assert (by["dave", "two"].score, by["dave", "two"].status) == (3, "ok")
     assert (by["bob", "one"].score, by["bob", "one"].status) == (0, "ok")
 
 
@@ -160,8 +157,8 @@ def test_feedback_html_per_student_and_notebook(graded):
     for r in rows:
         page = out_dir / "feedback" / r.student_id / ASSIGNMENT / f"{r.notebook}.html"
         assert page.is_file(), page
-    alice = (out_dir / "feedback" / "alice" / ASSIGNMENT / "one.html").read_text()
-    assert "Score: 2.0 / 3.0" in alice  # nbgrader's feedback: 2 automatic + 1 manual point
+    dave = (out_dir / "feedback" / "dave" / ASSIGNMENT / "two.html").read_text()
+    assert "Score: 3.0 / 3.0" in dave  # nbgrader's feedback of the graded notebook
     carol = (out_dir / "feedback" / "carol" / ASSIGNMENT / "one.html").read_text()
     assert "CellTimeoutError" in carol and "Score: 0.0 / 3.0" in carol  # agrees with the csv
     dave = (out_dir / "feedback" / "dave" / ASSIGNMENT / "one.html").read_text()
@@ -171,7 +168,7 @@ def test_feedback_html_per_student_and_notebook(graded):
 def test_nbgrader_files_stay_under_the_output_folder(graded):
     _, out_dir, tmp = graded
     assert (out_dir / "gradebook.db").is_file()
-    assert (out_dir / "autograded" / "alice" / ASSIGNMENT / "one.ipynb").is_file()
+    assert (out_dir / "autograded" / "dave" / ASSIGNMENT / "two.ipynb").is_file()
     assert not (tmp / "gradebook.db").exists() and not (tmp / "submitted" / "gradebook.db") \
         .exists()
     assert not (REPO / "gradebook.db").exists()
@@ -226,14 +223,32 @@ def test_output_folder_is_an_nbgrader_course_for_nbgraders_other_commands(graded
     assert done.returncode == 0, done.stderr[-2000:]
     with open(out_dir / "totals.csv", newline="") as f:
         totals = {r["student_id"]: r for r in csv.DictReader(f)}
-    assert float(totals["alice"]["raw_score"]) == 5 and float(totals["alice"]["max_score"]) == 6
+    assert float(totals["dave"]["raw_score"]) == 3 and float(totals["dave"]["max_score"]) == 6
     assert float(totals["carol"]["raw_score"]) == 0  # the timed-out notebook: zero there too
 
 
 def test_cell_scores_per_graded_cell(graded):
     _, out_dir, tmp = graded
     source = tmp / "notebooks"
-    assert course.cell_scores(out_dir, "alice", ASSIGNMENT, source=source) == {
-        "one": {"one-test-double": (2.0, 2.0)}, "two": {"two-test-square": (3.0, 3.0)}}
     assert course.cell_scores(out_dir, "dave", ASSIGNMENT, source=source) == {
         "one": {"one-test-double": (0.0, 2.0)}, "two": {"two-test-square": (3.0, 3.0)}}
+
+
+def test_grade_refuses_an_output_folder_it_would_wipe_wrongly(tmp_path):
+    write_source(tmp_path / "notebooks")
+    sub = tmp_path / "grades" / "submitted"
+    (sub / "alice" / ASSIGNMENT).mkdir(parents=True)
+    with pytest.raises(course.CourseError, match="would delete SUBMITTED"):
+        course.grade(sub, ASSIGNMENT, out_dir=tmp_path / "grades",
+                     source=tmp_path / "notebooks")
+    assert sub.is_dir()
+    write_source(tmp_path / "release")  # notebooks kept where a run writes its release/
+    with pytest.raises(course.CourseError, match="would delete the notebooks"):
+        course.grade(sub, ASSIGNMENT, out_dir=tmp_path, source=tmp_path / "release")
+    assert (tmp_path / "release" / ASSIGNMENT / "one.ipynb").is_file()
+    course_dir = tmp_path / "mycourse"
+    course_dir.mkdir()
+    (course_dir / "nbgrader_config.py").write_text("c = get_config()\n")
+    with pytest.raises(course.CourseError, match="nbgrader_config.py that grade did not write"):
+        course.grade(sub, ASSIGNMENT, out_dir=course_dir, source=tmp_path / "notebooks")
+    assert (course_dir / "nbgrader_config.py").read_text() == "c = get_config()\n"

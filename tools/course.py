@@ -46,6 +46,10 @@ SOURCE = "notebooks"
 FIELDS = ("student_id", "notebook", "score", "max_score", "manual_max_score", "status")
 DEFAULT_TIMEOUT = 120  # seconds per cell; the slowest cell of lab 1 takes a few seconds
 TIMEOUT_ERRORS = ("CellTimeoutError", "UnresponsiveKernelError")
+# what `grade` rewrites in its output folder, and the first line of the config it writes there
+WORKING_FILES = ("submitted", "autograded", "feedback", "release", "gradebook.db",
+                 "nbgrader.log", "grades.csv", "nbgrader_config.py")
+CONFIG_MARK = '"""Written by tools/course.py grade'
 
 
 class CourseError(Exception):
@@ -236,23 +240,34 @@ class Course:
 # ------------------------------------------------------------------ make student
 
 
-def make_student(assignment: str, *, repo: Path = REPO, out=print) -> Path:
-    """The student edition of ``assignment`` into ``<repo>/release/<assignment>/``."""
-    notebooks = assignment_notebooks(assignment, repo / SOURCE)
-    grades = repo / "build" / "grades"
-    grades.mkdir(parents=True, exist_ok=True)
-    config = course_config(repo, db=grades / "gradebook.db")
-    course = Course(repo, config, log_file=grades / "nbgrader.log")
-    start = time.perf_counter()
+def generate_student_edition(assignment: str, root: Path, *, source: Path | None = None,
+                             db: Path | None = None) -> Path:
+    """nbgrader generate_assignment: the student edition of ``source/assignment`` (default:
+    the course's own notebooks) into ``root/release/assignment``; returns that folder."""
+    source_dir = (source or root / SOURCE).resolve()
+    notebooks = assignment_notebooks(assignment, source_dir)
+    db = db or root / "build" / "grades" / "gradebook.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    config = course_config(root, source=source_dir if source else None, db=db)
+    course = Course(root, config, log_file=db.parent / "nbgrader.log")
     result = course.run("GenerateAssignment", assignment_id=assignment)
     if not result["success"]:
         raise CourseError(f"nbgrader generate_assignment {assignment} failed:\n"
                           f"{_tail(result)}")
-    release = repo / config.CourseDirectory.release_directory / assignment
+    release = root / config.CourseDirectory.release_directory / assignment
     written = sorted(p.name for p in release.glob("*.ipynb"))
     expected = [p.name for p in notebooks]
     if written != expected:
         raise CourseError(f"nbgrader wrote {written} to {release}, expected {expected}")
+    return release
+
+
+def make_student(assignment: str, *, repo: Path = REPO, out=print) -> Path:
+    """`make student`: the student edition of ``assignment`` into
+    ``<repo>/release/<assignment>/`` (the gradebook goes to build/grades/)."""
+    start = time.perf_counter()
+    release = generate_student_edition(assignment, repo)
+    written = sorted(p.name for p in release.glob("*.ipynb"))
     out(f"student edition of {assignment}: {len(written)} notebooks in "
         f"{release.relative_to(repo)}/ ({time.perf_counter() - start:.1f} s)")
     for name in written:
@@ -348,12 +363,27 @@ def _write_course_config(out_dir: Path, config) -> None:
     commands (export, formgrader for the written answers, release_feedback) work there."""
     cd = config.CourseDirectory
     (out_dir / "nbgrader_config.py").write_text(
-        '"""Written by tools/course.py grade: this folder is an nbgrader course directory."""\n'
+        f'{CONFIG_MARK}: this folder is an nbgrader course directory."""\n'
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {cd.course_id!r}\n"
         f"c.CourseDirectory.source_directory = {cd.source_directory!r}\n"
         f"c.Execute.timeout = {config.Execute.timeout!r}\n",
         encoding="utf-8")
+
+
+def _check_out_dir(out_dir: Path, submitted: Path, source: Path) -> None:
+    """Refuse an output folder whose rewrite would delete the submissions, the notebooks or
+    a course's own nbgrader_config.py."""
+    for name in WORKING_FILES:
+        target = out_dir / name
+        for precious, what in ((submitted, "SUBMITTED"), (source, "the notebooks")):
+            if precious == target or target in precious.parents:
+                raise CourseError(f"--out {out_dir} would delete {what} ({precious}): each run "
+                                  f"rewrites {target}; choose another --out")
+    config = out_dir / "nbgrader_config.py"
+    if config.is_file() and not config.read_text(encoding="utf-8").startswith(CONFIG_MARK):
+        raise CourseError(f"--out {out_dir} holds an nbgrader_config.py that grade did not "
+                          f"write (a course directory?): choose another --out")
 
 
 def grade(submitted: Path, assignment: str, *, out_dir: Path, timeout: int = DEFAULT_TIMEOUT,
@@ -373,9 +403,9 @@ def grade(submitted: Path, assignment: str, *, out_dir: Path, timeout: int = DEF
                           f"{submitted}/<student_id>/{assignment}/*.ipynb)")
 
     out_dir = Path(out_dir).resolve()
+    _check_out_dir(out_dir, submitted, source)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("submitted", "autograded", "feedback", "release", "gradebook.db",
-                 "nbgrader.log", "grades.csv", "nbgrader_config.py"):
+    for name in WORKING_FILES:
         target = out_dir / name
         if target.is_dir():
             shutil.rmtree(target)

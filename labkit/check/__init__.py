@@ -22,6 +22,12 @@ Layout (mirrors labkit's): ``_core`` holds the machinery; one module per topic h
 checkers: ``functional`` (sigmoid, softmax, log_softmax, the losses), ``data``
 (make_logistic_data, data_iter), ``models`` (logistic_regression, softmax_regression),
 ``optim`` (sgd), ``metrics`` (accuracy, evaluate_accuracy) and ``train`` (train_epoch).
+A new checker (lab 2's relu, dropout, Adam, ...) defines ``build()``, which creates a
+``_core.Checker`` (the name, the signature the notebook states, the functions the student
+must not use) and runs its checks with ``Checker.run`` (each check raises
+``Fail(problem, fix)``), then calls ``run_checker(build)``, which protects the caller's state
+and reports. It goes in the module of its topic (or a new one), is exported here, and its
+known bugs go in ``tests/known_bugs.py``.
 """
 
 from labkit.check.data import data_iter, make_logistic_data
