@@ -85,6 +85,8 @@ def _finite(value) -> bool:
 
 def check_positive(value, name: str) -> float:
     """A finite number > 0 (bools are rejected)."""
+    if type(value) is float and 0 < value < math.inf:  # the common case, checked per batch
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {describe(value)}")
     if not (_finite(value) and value > 0):
@@ -101,6 +103,8 @@ def check_non_negative(value, name: str) -> float:
 
 
 def check_positive_int(value, name: str) -> int:
+    if type(value) is int and value > 0:  # the common case, checked per batch
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive integer, got {describe(value)}")
     if value <= 0:
@@ -119,16 +123,20 @@ def check_same_shape(input: torch.Tensor, target: torch.Tensor,
         )
 
 
-def check_class_targets(target, num_classes: int, name: str = "target") -> torch.Tensor:
-    """Integer class indices in ``[0, num_classes)``."""
+def check_class_targets(target, num_classes: int, name: str = "target", *,
+                        check_range: bool = True) -> torch.Tensor:
+    """Integer class indices in ``[0, num_classes)`` (the range only with ``check_range``)."""
     check_tensor(target, name)
+    if target.dtype == torch.int64 and not check_range:  # the common case: nothing to scan
+        return target
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
         raise TypeError(
             f"{name} must hold integer class indices (dtype torch.int64), got dtype "
             f"{target.dtype}; if the values are whole numbers use {name}.long()"
         )
-    if target.numel() > 0:
-        lo, hi = (int(v) for v in torch.aminmax(target))  # one pass over the targets
+    if check_range and target.numel() > 0:
+        lo, hi = torch.aminmax(target)  # one pass over the targets
+        lo, hi = int(lo), int(hi)
         if lo < 0 or hi >= num_classes:
             bad = lo if lo < 0 else hi
             raise ValueError(

@@ -256,11 +256,20 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor,
         )
     check_batch_sizes(input.shape[0], target.shape[0])
     num_classes = input.shape[1]
-    check_class_targets(target, num_classes)
+    # The class range: on the CPU gather checks every index itself, and a bad one is
+    # reported below with this same check's message; on a GPU a bad index would be a fatal
+    # device error, so it is checked first.
+    on_cpu = input.is_cpu
+    check_class_targets(target, num_classes, check_range=not on_cpu)
     if target.dtype != torch.int64:
         target = target.long()  # gather needs int64 indices; a uint8 index would act as a mask
     log_probs = log_softmax(input, dim=1)  # (N, C)
-    loss = -log_probs.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,)
+    try:
+        picked = log_probs.gather(1, target.unsqueeze(1))  # (N, 1): each row's true class
+    except RuntimeError:
+        check_class_targets(target, num_classes)  # a class index out of range: say which
+        raise
+    loss = -picked.squeeze(1)  # (N,)
     if weight is None:
         return _reduce(loss, reduction)
     if weight.shape != (num_classes,):

@@ -174,13 +174,17 @@ def check_iterable(data_iter, name: str) -> None:
 
 def unpack_batch(batch, name: str, device) -> tuple[torch.Tensor, torch.Tensor]:
     """``(X, y)`` from one batch, moved to ``device`` when one is given."""
-    if not isinstance(batch, Sequence) or isinstance(batch, (str, bytes)) or len(batch) != 2:
+    if not (type(batch) in (tuple, list) or isinstance(batch, Sequence)) or \
+            isinstance(batch, (str, bytes)) or len(batch) != 2:
         raise TypeError(
             f"{name} must yield (X, y) pairs, got a batch that is {describe(batch)}"
         )
     X, y = batch
-    if device is not None:
-        X, y = X.to(device), y.to(device)
+    if device is not None:  # .to() costs microseconds even when there is nothing to move
+        if X.device != device:
+            X = X.to(device)
+        if y.device != device:
+            y = y.to(device)
     return X, y
 
 

@@ -36,7 +36,7 @@ def _param_list(params, name: str = "params") -> list[torch.Tensor]:
             f"{name} must be an iterable of tensors (e.g. [W, b] or net.parameters()), "
             f"got a single tensor; wrap it in a list"
         )
-    if not isinstance(params, Iterable):
+    if type(params) is not list and not isinstance(params, Iterable):
         raise TypeError(f"{name} must be an iterable of tensors, got {describe(params)}")
     params = list(params)
     if not params:
@@ -67,7 +67,6 @@ def _param_list(params, name: str = "params") -> list[torch.Tensor]:
     return params
 
 
-@torch.no_grad()
 def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     """One minibatch SGD step for a loss *summed* over the batch, then zero the gradients.
 
@@ -82,14 +81,15 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     """
     check_positive(lr, "lr")
     check_positive_int(batch_size, "batch_size")
-    for p in _param_list(params):
-        if p.grad is None:
-            continue
-        # p -= lr * p.grad / batch_size, as one fused in-place operation: the spelled-out
-        # form allocates two temporaries and costs ~5x as long (a measurable share of a
-        # softmax-regression epoch, see benchmarks/RESULTS.md)
-        p.sub_(p.grad, alpha=lr / batch_size)
-        p.grad.zero_()
+    with torch.no_grad():
+        for p in _param_list(params):
+            if p.grad is None:
+                continue
+            # p -= lr * p.grad / batch_size, as one fused in-place operation: the spelled-out
+            # form allocates two temporaries and costs ~5x as long (a measurable share of a
+            # softmax-regression epoch, see benchmarks/RESULTS.md)
+            p.sub_(p.grad, alpha=lr / batch_size)
+            p.grad.zero_()
 
 
 class SGD:

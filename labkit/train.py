@@ -52,7 +52,7 @@ from labkit.loop import (
     reduce_loss,
     unpack_batch,
 )
-from labkit.metrics import Accumulator, accuracy, evaluate
+from labkit.metrics import accuracy, evaluate
 
 __all__ = ["History", "NonFiniteLossError", "NonFiniteInputError", "TrainingInterrupted",
            "train_epoch", "train"]
@@ -331,7 +331,7 @@ def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: b
         net.train()  # nn.Module: dropout etc. on; scratch models: a flag
     # the optimizer steps on the batch's MEAN loss, the callable updater on its SUM
     reduction = "mean" if kind == "optimizer" else "sum"
-    metric = Accumulator(3)  # summed loss, number correct, number of examples
+    loss_sum, correct, count = 0.0, 0, 0  # over the epoch's examples so far
     for batch_index, batch in enumerate(train_iter, start=1):
         X, y = unpack_batch(batch, "train_iter", device)
         n = batch_size(X, y)
@@ -348,11 +348,13 @@ def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: b
         else:
             l.backward()
             updater(n)
+        loss_sum += value
         # predicted labels carry no gradient: no need to detach y_hat first
-        metric.add(value, accuracy(y_hat, y, from_logits=from_logits), n)
-    if metric[2] == 0:
+        correct += accuracy(y_hat, y, from_logits=from_logits)
+        count += n
+    if count == 0:
         raise ValueError("train_iter produced no batches: there is nothing to train on")
-    return metric[0] / metric[2], metric[1] / metric[2]
+    return loss_sum / count, correct / count
 
 
 def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: bool = True,

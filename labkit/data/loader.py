@@ -104,6 +104,7 @@ class InMemoryLoader:
         self.X = X.to(self.device)
         self.y = y.to(self.device)
         self._generator = torch.Generator().manual_seed(seed) if shuffle else None
+        self._on_cpu = self.device.type == "cpu"
 
     @property
     def num_examples(self) -> int:
@@ -122,7 +123,7 @@ class InMemoryLoader:
 
     def _batch(self, start: int, order) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch at ``start``: gathered (and scaled) on one CPU thread."""
-        threads = torch.get_num_threads() if self.device.type == "cpu" else 1
+        threads = torch.get_num_threads() if self._on_cpu else 1
         if threads != 1:
             torch.set_num_threads(1)
         try:
@@ -133,7 +134,7 @@ class InMemoryLoader:
                 index = order[start:stop]
                 X, y = self.X.index_select(0, index), self.y.index_select(0, index)
             if self._scale:
-                X = X.to(torch.float32).div_(255)  # (B, 1, H, W) in [0, 1], as ToTensor
+                X = X.float().div_(255)  # (B, 1, H, W) in [0, 1], as ToTensor
             return X, y
         finally:
             if threads != 1:
