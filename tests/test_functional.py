@@ -618,8 +618,8 @@ def test_tanh_stays_in_range_and_is_odd():
     x = torch.tensor([-1e4, -88.0, -20.0, -1.0, 0.0, 1.0, 20.0, 88.0, 1e4])
     y = lf.tanh(x)
     assert ((y >= -1) & (y <= 1)).all()
-    assert torch.equal(lf.tanh(-x), -y)
-    assert y[0].item() == -1.0 and y[-1].item() == 1.0
+    torch.testing.assert_close(lf.tanh(-x), -y, rtol=0, atol=1e-7)
+    assert y[0].item() == -1.0 and y[-1].item() == 1.0 and y[4].item() == 0.0
     # the textbook formula overflows here: inf / inf
     naive = (torch.exp(x) - torch.exp(-x)) / (torch.exp(x) + torch.exp(-x))
     assert torch.isnan(naive).any()
@@ -656,6 +656,15 @@ def test_activation_inplace(ours, theirs, kwargs):
 def test_gradcheck_activations(fn):
     x = torch.tensor([-3.0, -0.5, -1e-3, 1e-3, 0.5, 3.0], dtype=F64, requires_grad=True)
     assert torch.autograd.gradcheck(fn, (x,))
+    assert torch.autograd.gradgradcheck(fn, (x,))  # relu's hand-written backward included
+
+
+def test_relu_nan_and_infinities_like_torch():
+    x = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, -0.0], requires_grad=True)
+    out, (grad,) = forward_backward(lf.relu, [x])
+    ref_out, (ref_grad,) = forward_backward(F.relu, [x])
+    torch.testing.assert_close(out, ref_out, equal_nan=True)
+    torch.testing.assert_close(grad, ref_grad, equal_nan=True)
 
 
 # -------------------------------------------------------------------------- mse_loss
