@@ -283,8 +283,9 @@ class _ReLU(torch.autograd.Function):
 
     Forward: ``out = max(x, 0)`` (``clamp``). Backward: ``dL/dx = dL/dout * [out > 0]``,
     the upstream gradient passed through where the unit was active and stopped elsewhere;
-    ``sign(out)`` is exactly that mask (1 where ``out > 0``, 0 where ``out = 0``, and 0 for
-    ``nan`` as in PyTorch). Autograd would derive the same from a ``where``, but on the CPU
+    ``sign(out)`` is exactly that mask (1 where ``out > 0``, 0 where ``out = 0``; also 0
+    for a ``nan`` input, where PyTorch passes the gradient on: the loss is ``nan`` then
+    anyway). Autograd would derive the same from a ``where``, but on the CPU
     ``where`` and comparisons producing ``bool`` masks are 5-10 times slower than
     ``clamp``, ``sign`` and a product, enough to make an MLP epoch ~10% slower than
     ``torch.nn``'s (``benchmarks/bench_mlp.py``).
