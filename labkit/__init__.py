@@ -32,10 +32,16 @@ from labkit.functional import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    dropout,
+    elu,
+    leaky_relu,
     log_softmax,
+    mse_loss,
+    relu,
     sigmoid,
     softmax,
     softplus,
+    tanh,
 )
 from labkit.metrics import (
     Accumulator,
@@ -47,12 +53,14 @@ from labkit.metrics import (
     per_class_accuracy,
 )
 from labkit.models import (
+    MLP,
     LogisticRegression,
     LogisticRegressionScratch,
+    MLPScratch,
     SoftmaxRegression,
     SoftmaxRegressionScratch,
 )
-from labkit.optim import SGD, sgd
+from labkit.optim import SGD, Adam, RMSprop, sgd
 from labkit.plot import (
     Animator,
     plot_confusion_matrix,
@@ -73,9 +81,17 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "relu",
+    "leaky_relu",
+    "tanh",
+    "elu",
+    "mse_loss",
+    "dropout",
     # optim
     "SGD",
     "sgd",
+    "RMSprop",
+    "Adam",
     # metrics
     "accuracy",
     "Accumulator",
@@ -89,6 +105,8 @@ __all__ = [
     "LogisticRegression",
     "SoftmaxRegressionScratch",
     "SoftmaxRegression",
+    "MLPScratch",
+    "MLP",
     # training
     "train_epoch",
     "train",
