@@ -21,8 +21,10 @@ from labkit.data import (
     default_data_root,
     load_data_fashion_mnist,
     load_fashion_mnist,
+    make_binary_data,
     make_gaussian_clusters,
     make_logistic_data,
+    make_regression_data,
     read_idx,
     text_labels,
     torchvision_datasets,
@@ -68,6 +70,12 @@ from labkit.plot import (
     plot_history,
     show_images,
 )
+from labkit.selection import (
+    CrossValidationResult,
+    cross_validate,
+    kfold_indices,
+    train_val_split,
+)
 from labkit.train import History, NonFiniteLossError, train, train_epoch
 
 __version__ = "0.1.0"
@@ -112,6 +120,11 @@ __all__ = [
     "train",
     "History",
     "NonFiniteLossError",
+    # model selection
+    "train_val_split",
+    "kfold_indices",
+    "cross_validate",
+    "CrossValidationResult",
     # plots
     "plot_history",
     "Animator",
@@ -122,6 +135,8 @@ __all__ = [
     "make_logistic_data",
     "make_gaussian_clusters",
     "data_iter",
+    "make_regression_data",
+    "make_binary_data",
     "InMemoryLoader",
     "load_fashion_mnist",
     "load_data_fashion_mnist",
