@@ -7,9 +7,12 @@ imports only run downward:
 - one module per concept above it: ``functional`` (from-scratch math), ``optim`` (SGD),
   ``metrics``, ``models``, ``plot`` and the ``data`` subpackage; none imports another;
 - ``train``, on ``metrics`` (and ``plot`` for live curves);
-- ``cli`` on top (the ``labkit`` command), which nothing else imports.
+- ``cli`` on top (the ``labkit`` command), which nothing else imports;
+- ``check`` beside it (``lk.check.sigmoid(fn)`` etc.: the checkers of the functions a
+  student writes), which nothing else imports either.
 """
 
+from labkit import check
 from labkit.data import (
     FASHION_MNIST_CLASSES,
     DatasetNotFoundError,
@@ -150,4 +153,6 @@ __all__ = [
     "IDXError",
     "DatasetNotFoundError",
     "StandInWarning",
+    # the checkers of the student's functions
+    "check",
 ]
