@@ -1,12 +1,16 @@
-"""labkit: logistic and softmax regression, from scratch and with ``torch.nn``.
+"""labkit: logistic and softmax regression and multilayer perceptrons, from scratch and
+with ``torch.nn``.
 
 ``import labkit as lk`` gives everything the notebooks use. The package is layered and
 imports only run downward:
 
 - bottom: ``_checks`` (argument validation), imported by everything;
-- one module per concept above it: ``functional`` (from-scratch math), ``optim`` (SGD),
-  ``metrics``, ``models``, ``plot`` and the ``data`` subpackage; none imports another;
+- one module per concept above it: ``functional`` (from-scratch math), ``optim`` (SGD,
+  RMSprop, Adam), ``metrics``, ``plot``, ``gradcheck`` (finite differences) and the
+  ``data`` subpackage; none imports another;
+- ``models``, on ``functional`` (the MLP's activations and dropout);
 - ``train``, on ``metrics`` (and ``plot`` for live curves);
+- ``selection`` (validation split, k-fold cross-validation), on ``train`` and ``data``;
 - ``cli`` on top (the ``labkit`` command), which nothing else imports;
 - ``check`` beside it (``lk.check.sigmoid(fn)`` etc.: the checkers of the functions a
   student writes), which nothing else imports either.
@@ -48,6 +52,7 @@ from labkit.functional import (
     softplus,
     tanh,
 )
+from labkit.gradcheck import GradcheckResult, gradcheck, numerical_gradient
 from labkit.metrics import (
     Accumulator,
     accuracy,
@@ -123,6 +128,10 @@ __all__ = [
     "train",
     "History",
     "NonFiniteLossError",
+    # gradient checking
+    "numerical_gradient",
+    "gradcheck",
+    "GradcheckResult",
     # model selection
     "train_val_split",
     "kfold_indices",
