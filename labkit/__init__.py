@@ -75,6 +75,7 @@ from labkit.plot import (
     Animator,
     plot_confusion_matrix,
     plot_decision_boundary,
+    plot_histories,
     plot_history,
     show_images,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "CrossValidationResult",
     # plots
     "plot_history",
+    "plot_histories",
     "Animator",
     "show_images",
     "plot_decision_boundary",
