@@ -230,7 +230,7 @@ def plot_histories(histories, labels: Sequence[str] | None = None, *,
     if len(axes) == 1:  # one panel: both legends on it
         last.add_artist(axes[0].get_legend())
     last.legend(handles=style_handles, fontsize=8,
-                loc="lower right" if last is not axes[0] else "upper center")
+                loc="best" if last is not axes[0] else "upper center")
     if title is not None:
         fig.suptitle(title)
     return fig
