@@ -358,7 +358,7 @@ def run(args: argparse.Namespace, tmp: str | None) -> dict:
     runners["c"] = (None, epoch_runner(net_nn, train_iter, loss_nn, optimizer, device))
 
     # (d) the floor: the epoch's two matrix products over the whole training set at once
-    X = train_iter.X.reshape(num_train, -1)  # (N, 784), float32, already on device
+    X = train_iter.X.reshape(num_train, -1).float().div_(255)  # (N, 784) float32, on device
     floor = floor_runners(X, device)
     runners.update({f"d: {label}": runner for label, runner in floor.items()})
 

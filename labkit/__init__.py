@@ -6,10 +6,13 @@ imports only run downward:
 
 - bottom: ``_checks`` (argument validation), imported by everything;
 - one module per concept above it: ``functional`` (from-scratch math), ``optim`` (SGD,
-  RMSprop, Adam), ``metrics``, ``plot``, ``gradcheck`` (finite differences) and the
-  ``data`` subpackage; none imports another;
+  RMSprop, Adam), ``plot``, ``gradcheck`` (finite differences) and the ``data``
+  subpackage; none imports another;
 - ``models``, on ``functional`` (the MLP's activations and dropout);
-- ``train``, on ``metrics`` (and ``plot`` for live curves);
+- ``loop``: the machinery of the training and evaluation loops (threads, batches, the
+  loss's reduction, non-finite checks), on ``_checks``;
+- ``metrics`` (accuracy, confusion matrix, the evaluation loop), on ``loop``;
+- ``train``, on ``loop`` and ``metrics`` (and ``plot`` for live curves);
 - ``selection`` (validation split, k-fold cross-validation), on ``train`` and ``data``;
 - ``cli`` on top (the ``labkit`` command), which nothing else imports;
 - ``check`` beside it (``lk.check.sigmoid(fn)`` etc.: the checkers of the functions a
@@ -85,7 +88,14 @@ from labkit.selection import (
     kfold_indices,
     train_val_split,
 )
-from labkit.train import History, NonFiniteLossError, train, train_epoch
+from labkit.train import (
+    History,
+    NonFiniteInputError,
+    NonFiniteLossError,
+    TrainingInterrupted,
+    train,
+    train_epoch,
+)
 
 __version__ = "0.1.0"
 
@@ -129,6 +139,8 @@ __all__ = [
     "train",
     "History",
     "NonFiniteLossError",
+    "NonFiniteInputError",
+    "TrainingInterrupted",
     # gradient checking
     "numerical_gradient",
     "gradcheck",

@@ -28,6 +28,7 @@ from labkit._checks import (
     check_probabilities,
     check_reduction,
     check_same_shape,
+    check_tensor,
     describe,
 )
 
@@ -54,6 +55,27 @@ def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def _check_weight(weight, input: torch.Tensor, name: str) -> None:
+    """An optional tensor that broadcasts to ``input``'s shape WITHOUT enlarging it, as
+    PyTorch requires: a ``(N, 1)`` weight with ``(N,)`` losses would silently make the loss
+    ``(N, N)``."""
+    if weight is None:
+        return
+    check_tensor(weight, name)
+    try:
+        shape = torch.broadcast_shapes(input.shape, weight.shape)
+    except RuntimeError:
+        shape = None
+    if shape != input.shape:
+        result = f"to {tuple(shape)}" if shape is not None else "(they do not broadcast)"
+        raise ValueError(
+            f"{name} of shape {tuple(weight.shape)} would broadcast the loss of shape "
+            f"{tuple(input.shape)} {result}; it must broadcast to the input's shape "
+            f"{tuple(input.shape)} (e.g. {name}.reshape({tuple(input.shape)}) for one per "
+            f"element)"
+        )
 
 
 def sigmoid(input: torch.Tensor) -> torch.Tensor:
@@ -136,22 +158,29 @@ def binary_cross_entropy(input: torch.Tensor, target: torch.Tensor,
     also clamped at the smallest normal number of its dtype (``torch.finfo(dtype).tiny``),
     so the gradient ``1/p`` stays finite too. In float64 that changes nothing (the -100
     clamp comes first); in float32 it caps the cost at ``-log(1.18e-38) = 87.34`` where
-    PyTorch says 100. Either way the gradient that reaches a saturated logit is ~0: prefer
+    PyTorch says 100. float16 and bfloat16 inputs are computed in float64 and rounded back,
+    so they cap at 100 like PyTorch (their own ``tiny`` would cap at 9.7); their gradient
+    ``-1/p`` overflows to ``-inf`` for ``p < 1.5e-5`` in float16, as PyTorch's does. Either
+    way the gradient that reaches a saturated logit is ~0: prefer
     ``binary_cross_entropy_with_logits``, which needs no clamping.
     """
     check_floating(input, "input")
     check_floating(target, "target")
     check_reduction(reduction)
     check_same_shape(input, target)
+    _check_weight(weight, input, "weight")
     check_probabilities(input, "input")
     check_probabilities(target, "target")
+    dtype = input.dtype
+    if torch.finfo(dtype).bits < 32:  # float16 / bfloat16: compute where 100 is reachable
+        input, target = input.double(), target.double()
     tiny = torch.finfo(input.dtype).tiny
     log_p = torch.log(input.clamp(min=tiny)).clamp(min=-100)
     log_1mp = torch.log((1 - input).clamp(min=tiny)).clamp(min=-100)
     loss = -(target * log_p + (1 - target) * log_1mp)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction).to(dtype)
 
 
 def binary_cross_entropy_with_logits(input: torch.Tensor, target: torch.Tensor,
@@ -182,6 +211,8 @@ def binary_cross_entropy_with_logits(input: torch.Tensor, target: torch.Tensor,
     check_floating(target, "target")
     check_reduction(reduction)
     check_same_shape(input, target)
+    _check_weight(weight, input, "weight")
+    _check_weight(pos_weight, input, "pos_weight")
     check_probabilities(target, "target")
     softplus_neg = softplus(-input)  # = -log sigmoid(x), finite for any finite x
     if pos_weight is None:
@@ -214,6 +245,9 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor,
     look ~batch_size times smaller than a summed loss; they agree once the reductions match.
     """
     check_floating(input, "input")
+    check_tensor(target, "target")
+    if weight is not None:
+        check_tensor(weight, "weight")
     check_reduction(reduction)
     if input.dim() == 1:  # one example: (C,) logits and a 0-d target
         if target.dim() != 0:

@@ -44,6 +44,7 @@ def _param_list(params, name: str = "params") -> list[torch.Tensor]:
     params = list(params)
     if not params:
         raise ValueError(f"{name} is empty: there is nothing to optimize")
+    seen: dict[int, int] = {}
     for i, p in enumerate(params):
         if not isinstance(p, torch.Tensor):
             raise TypeError(f"{name}[{i}] must be a torch.Tensor, got {describe(p)}")
@@ -52,6 +53,20 @@ def _param_list(params, name: str = "params") -> list[torch.Tensor]:
                 f"{name}[{i}] does not require gradients; create it with "
                 f"requires_grad=True (or call .requires_grad_())"
             )
+        if not p.is_leaf:  # torch.optim refuses these too ("can't optimize a non-leaf")
+            raise ValueError(
+                f"{name}[{i}] is not a leaf tensor: it was computed from another tensor "
+                f"(e.g. torch.randn(3, requires_grad=True) * 1.0, or .to(dtype) after "
+                f"requires_grad=True), so backward() never fills its .grad and it would never "
+                f"be updated; create it first and then ask for gradients: "
+                f"(torch.randn(3) * 1.0).requires_grad_()"
+            )
+        if id(p) in seen:  # torch.optim warns, then updates it twice per step
+            raise ValueError(
+                f"{name}[{i}] is the same tensor as {name}[{seen[id(p)]}]: each step would "
+                f"update it twice; pass every parameter once"
+            )
+        seen[id(p)] = i
     return params
 
 
@@ -63,8 +78,8 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     ``torch.no_grad()`` (the update itself must not become part of the graph).
 
     Args:
-        params: tensors with ``requires_grad=True`` whose ``.grad`` was filled by
-            ``backward()``; a parameter without a gradient yet is skipped.
+        params: leaf tensors with ``requires_grad=True``, each once, whose ``.grad`` was
+            filled by ``backward()``; a parameter without a gradient yet is skipped.
         lr: learning rate, > 0.
         batch_size: the number of examples whose losses were summed, > 0.
     """
@@ -90,8 +105,10 @@ class SGD:
         p <- p - lr * v                                 (or p - lr * g without momentum)
 
     Args:
-        params: an iterable of tensors with ``requires_grad=True`` (``[W, b]`` or
-            ``net.parameters()``).
+        params: an iterable of leaf tensors with ``requires_grad=True``, each once
+            (``[W, b]`` or ``net.parameters()``); like ``torch.optim.SGD``, a non-leaf
+            tensor (computed from another one) is refused, and unlike it (which warns and
+            then updates it twice per step) so is a tensor given twice.
         lr: learning rate, > 0.
         momentum: momentum factor, >= 0 (0 disables it).
         weight_decay: L2 penalty coefficient, >= 0.
