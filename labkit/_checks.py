@@ -120,7 +120,7 @@ def check_class_targets(target, num_classes: int, name: str = "target") -> torch
             f"{target.dtype}; if the values are whole numbers use {name}.long()"
         )
     if target.numel() > 0:
-        lo, hi = int(target.min()), int(target.max())
+        lo, hi = (int(v) for v in torch.aminmax(target))  # one pass over the targets
         if lo < 0 or hi >= num_classes:
             bad = lo if lo < 0 else hi
             raise ValueError(

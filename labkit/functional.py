@@ -269,7 +269,8 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor,
     check_batch_sizes(input.shape[0], target.shape[0])
     num_classes = input.shape[1]
     check_class_targets(target, num_classes)
-    target = target.long()  # gather needs int64 indices; a uint8 index would act as a mask
+    if target.dtype != torch.int64:
+        target = target.long()  # gather needs int64 indices; a uint8 index would act as a mask
     log_probs = log_softmax(input, dim=1)  # (N, C)
     loss = -log_probs.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,)
     if weight is None:

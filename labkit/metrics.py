@@ -95,7 +95,9 @@ def accuracy(y_hat: torch.Tensor, y: torch.Tensor, *, from_logits: bool = True) 
         raise ValueError(f"y must hold labels of shape (N,), got shape {tuple(y.shape)}")
     preds = _predicted_labels(y_hat, from_logits)  # (N,)
     check_batch_sizes(preds.shape[0], y.shape[0], "y_hat", "y")
-    cmp = preds.to(y.dtype) == y  # (N,) bool; compare in y's dtype (0. == 0 for float y)
+    if preds.dtype != y.dtype:
+        preds = preds.to(y.dtype)  # compare in y's dtype (0. == 0 for float y)
+    cmp = preds == y  # (N,) bool
     return int(cmp.sum())
 
 

@@ -337,7 +337,7 @@ def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: b
         n = batch_size(X, y)
         y_hat = net(X)
         l = reduce_loss(loss(y_hat, y), loss, n, reduction)  # 0-d
-        value = float(l.detach()) * (n if reduction == "mean" else 1)  # the batch's sum
+        value = l.item() * (n if reduction == "mean" else 1)  # the batch's summed loss
         if not math.isfinite(value):  # stop before the step spreads nan into the weights
             check_finite_batch(X, y, value, epoch=epoch, batch=batch_index,
                                lr=_learning_rate(updater), where="train_iter", training=True)
@@ -348,7 +348,8 @@ def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: b
         else:
             l.backward()
             updater(n)
-        metric.add(value, accuracy(y_hat.detach(), y, from_logits=from_logits), n)
+        # predicted labels carry no gradient: no need to detach y_hat first
+        metric.add(value, accuracy(y_hat, y, from_logits=from_logits), n)
     if metric[2] == 0:
         raise ValueError("train_iter produced no batches: there is nothing to train on")
     return metric[0] / metric[2], metric[1] / metric[2]
