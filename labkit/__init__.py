@@ -12,7 +12,8 @@ imports only run downward:
 - ``loop``: the machinery of the training and evaluation loops (threads, batches, the
   loss's reduction, non-finite checks), on ``_checks``;
 - ``metrics`` (accuracy, confusion matrix, the evaluation loop), on ``loop``;
-- ``train``, on ``loop`` and ``metrics`` (and ``plot`` for live curves);
+- ``train``, on ``loop`` and ``metrics`` (``plot`` for live curves, ``monitor`` for
+  TensorBoard scalars, each imported only when asked for);
 - ``selection`` (validation split, k-fold cross-validation), on ``train`` and ``data``;
 - ``cli`` on top (the ``labkit`` command), which nothing else imports;
 - ``check`` beside it (``lk.check.sigmoid(fn)`` etc.: the checkers of the functions a
