@@ -3,6 +3,8 @@
 #   make run    the lab's main job, headless
 #   make lab    JupyterLab on notebooks/
 #   make bench  the speed benchmarks (softmax regression, MLP)
+#   make student                the student edition of lab 1 into release/lab1/ (nbgrader)
+#   make grade SUBMITTED=DIR    autograde DIR/<student_id>/lab1/*.ipynb into build/grades/
 # VENV can point anywhere (CI keeps one outside the clone, keyed by the dependency list).
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,7 +24,7 @@ XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfil
 # nbgrader runs `alembic` from PATH: the venv's bin/ comes first
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv test lint unit notebooks run lab bench clean
+.PHONY: venv test lint unit notebooks run lab bench student grade clean
 
 venv:
 	@if [ ! -x "$(PY)" ]; then echo "creating virtual environment in $(VENV)"; $(PYTHON) -m venv "$(VENV)"; fi
@@ -61,6 +63,19 @@ lab: venv
 bench: venv
 	"$(PY)" benchmarks/bench_epoch.py
 	"$(PY)" benchmarks/bench_mlp.py
+
+# nbgrader: ASSIGNMENT picks the assignment (notebooks/ASSIGNMENT/), TIMEOUT the seconds a cell
+# may run while grading (a cell running longer gets its notebook zero points).
+ASSIGNMENT ?= lab1
+student: venv
+	"$(PY)" tools/course.py student --assignment "$(ASSIGNMENT)"
+
+grade: venv
+	@if [ -z "$(SUBMITTED)" ]; then \
+		echo "usage: make grade SUBMITTED=DIR   (DIR holds <student_id>/$(ASSIGNMENT)/*.ipynb)"; \
+		exit 2; fi
+	"$(PY)" tools/course.py grade "$(SUBMITTED)" --assignment "$(ASSIGNMENT)" \
+		$(if $(TIMEOUT),--timeout "$(TIMEOUT)")
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,239 @@
+"""End-to-end tests of tools/course.py (make student, make grade, the point table) on a tiny
+assignment built in a temporary folder: two small notebooks, and students whose submissions
+are right, blank, not a notebook, looping forever, crashing the kernel, or missing."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+import course  # noqa: E402
+
+ASSIGNMENT = "tiny"
+TIMEOUT = 6  # seconds per cell while grading the fixture: its cells take milliseconds
+
+
+def _meta(**kw) -> dict:
+    meta = {"schema_version": 3, "locked": False, "solution": False, "grade": False}
+    meta.update(kw)
+    return {"nbgrader": meta}
+
+
+def _notebook(cells) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+SOLUTION_ONE = ('def double(x):\n    """Twice x."""\n    ### BEGIN SOLUTION\n    return 2 * x\n'
+                '    ### END SOLUTION')
+
+
+def write_source(source: Path) -> None:
+    """notebooks/tiny/one.ipynb (2 automatic + 1 manual point) and two.ipynb (3 points)."""
+    folder = source / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(_notebook([
+        new_markdown_cell("# One", metadata=_meta(grade_id="one-intro", locked=True)),
+        new_code_cell("import math", metadata=_meta(grade_id="one-setup", locked=True)),
+        new_code_cell(SOLUTION_ONE, metadata=_meta(grade_id="one-double", solution=True)),
+        new_code_cell("assert double(2) == 4, 'double(2) should be 4'\n"
+                      "### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
+                      metadata=_meta(grade_id="one-test-double", grade=True, locked=True,
+                                     points=2)),
+        new_markdown_cell("Why?", metadata=_meta(grade_id="one-question", locked=True)),
+        new_markdown_cell("Because.", metadata=_meta(grade_id="one-answer", grade=True,
+                                                     solution=True, points=1)),
+    ]), folder / "one.ipynb")
+    nbformat.write(_notebook([
+        new_code_cell("def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n"
+                      "    ### END SOLUTION", metadata=_meta(grade_id="two-square",
+                                                            solution=True)),
+        new_code_cell("assert square(3) == 9", metadata=_meta(grade_id="two-test-square",
+                                                              grade=True, locked=True,
+                                                              points=3)),
+    ]), folder / "two.ipynb")
+
+
+def _with_solution(source: Path, new_source: str) -> nbformat.NotebookNode:
+    nb = nbformat.read(source / ASSIGNMENT / "one.ipynb", as_version=4)
+    nb.cells[2].source = new_source
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """One `make grade` run over every kind of submission; returns (rows, out_dir, tmp)."""
+    tmp = tmp_path_factory.mktemp("course")
+    source = tmp / "notebooks"
+    write_source(source)
+    # the student edition, as `make student` makes it, in a scratch repository
+    (tmp / "repo" / "notebooks").mkdir(parents=True)
+    write_source(tmp / "repo" / "notebooks")
+    release = course.make_student(ASSIGNMENT, repo=tmp / "repo", out=lambda *a: None)
+
+    sub = tmp / "submitted"
+    correct = source / ASSIGNMENT
+    for student in ("alice", "bob", "carol", "dave", "erin", "frank"):
+        (sub / student / ASSIGNMENT).mkdir(parents=True)
+    for name in ("one.ipynb", "two.ipynb"):  # alice: the instructor edition: full marks
+        (sub / "alice" / ASSIGNMENT / name).write_bytes((correct / name).read_bytes())
+    # bob: the blank student edition, and a file that is not a notebook
+    (sub / "bob" / ASSIGNMENT / "one.ipynb").write_bytes((release / "one.ipynb").read_bytes())
+    (sub / "bob" / ASSIGNMENT / "two.ipynb").write_text("this is not json\n")
+    # carol: a cell that loops forever; two.ipynb missing
+    nbformat.write(_with_solution(source, "def double(x):\n    return 2 * x\nwhile True:\n"
+                                          "    pass"), sub / "carol" / ASSIGNMENT / "one.ipynb")
+    # dave: one.ipynb kills the kernel; two.ipynb is right
+    nbformat.write(_with_solution(source, "import os\nos._exit(1)"),
+                   sub / "dave" / ASSIGNMENT / "one.ipynb")
+    (sub / "dave" / ASSIGNMENT / "two.ipynb").write_bytes((correct / "two.ipynb").read_bytes())
+    # erin: JSON that is not a notebook; frank: an empty folder
+    (sub / "erin" / ASSIGNMENT / "one.ipynb").write_text(json.dumps({"hello": "world"}))
+    (sub / "notes.txt").write_text("not a student folder")
+
+    out_dir = tmp / "grades"
+    rows = course.grade(sub, ASSIGNMENT, out_dir=out_dir, timeout=TIMEOUT, source=source,
+                        log=lambda *a: None)
+    return rows, out_dir, tmp
+
+
+def _by(rows):
+    return {(r.student_id, r.notebook): r for r in rows}
+
+
+def test_grades_csv_has_one_row_per_student_and_notebook(graded):
+    rows, out_dir, _ = graded
+    with open(out_dir / "grades.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert list(table[0].keys()) == ["student_id", "notebook", "score", "max_score",
+                                     "manual_max_score", "status"]
+    students = ["alice", "bob", "carol", "dave", "erin", "frank"]
+    assert [(r["student_id"], r["notebook"]) for r in table] == [
+        (s, nb) for s in students for nb in ("one", "two")]
+    assert [r.as_dict() for r in rows] == table
+    for r in table:
+        assert (r["max_score"], r["manual_max_score"]) == (
+            ("2", "1") if r["notebook"] == "one" else ("3", "0"))
+    assert not (out_dir / "grades.csv.tmp").exists()
+
+
+def test_instructor_edition_gets_full_marks_and_blank_student_edition_zero(graded):
+    by = _by(graded[0])
+    assert (by["alice", "one"].score, by["alice", "one"].status) == (2, "ok")
+    assert (by["alice", "two"].score, by["alice", "two"].status) == (3, "ok")
+    assert (by["bob", "one"].score, by["bob", "one"].status) == (0, "ok")
+
+
+def test_bad_submissions_get_zero_and_the_reason(graded):
+    by = _by(graded[0])
+    expected = {
+        ("bob", "two"): "not a notebook (NotJSONError",
+        ("carol", "one"): f"timeout: cell 2 (one-double) ran longer than {TIMEOUT} s",
+        ("carol", "two"): "missing: no tiny/two.ipynb was submitted",
+        ("dave", "one"): "crashed: the kernel died",
+        ("erin", "one"): "not a notebook (ValidationError",
+        ("erin", "two"): "missing",
+        ("frank", "one"): "missing",
+        ("frank", "two"): "missing",
+    }
+    for key, status in expected.items():
+        assert by[key].score == 0, key
+        assert by[key].status.startswith(status), (key, by[key].status)
+    # one bad notebook does not cost the student's other notebooks
+    assert (by["dave", "two"].score, by["dave", "two"].status) == (3, "ok")
+
+
+def test_feedback_html_per_student_and_notebook(graded):
+    rows, out_dir, _ = graded
+    for r in rows:
+        page = out_dir / "feedback" / r.student_id / ASSIGNMENT / f"{r.notebook}.html"
+        assert page.is_file(), page
+    alice = (out_dir / "feedback" / "alice" / ASSIGNMENT / "one.html").read_text()
+    assert "Score: 2.0 / 3.0" in alice  # nbgrader's feedback: 2 automatic + 1 manual point
+    carol = (out_dir / "feedback" / "carol" / ASSIGNMENT / "one.html").read_text()
+    assert "CellTimeoutError" in carol and "Score: 0.0 / 3.0" in carol  # agrees with the csv
+    dave = (out_dir / "feedback" / "dave" / ASSIGNMENT / "one.html").read_text()
+    assert "not graded: crashed" in dave and "Score: 0 / 2" in dave
+
+
+def test_nbgrader_files_stay_under_the_output_folder(graded):
+    _, out_dir, tmp = graded
+    assert (out_dir / "gradebook.db").is_file()
+    assert (out_dir / "autograded" / "alice" / ASSIGNMENT / "one.ipynb").is_file()
+    assert not (tmp / "gradebook.db").exists() and not (tmp / "submitted" / "gradebook.db") \
+        .exists()
+    assert not (REPO / "gradebook.db").exists()
+
+
+def test_student_edition_has_stubs_no_hidden_tests_no_outputs(graded):
+    _, _, tmp = graded
+    repo = tmp / "repo"
+    nb = nbformat.read(repo / "release" / ASSIGNMENT / "one.ipynb", as_version=4)
+    sources = [c.source for c in nb.cells]
+    assert 'def double(x):\n    """Twice x."""\n    # YOUR CODE HERE\n    raise ' \
+           'NotImplementedError()' in sources
+    assert not any("return 2 * x" in s or "HIDDEN" in s or "double(-1)" in s for s in sources)
+    assert "YOUR ANSWER HERE" in sources
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert (repo / "build" / "grades" / "gradebook.db").is_file()
+    assert not (repo / "gradebook.db").exists()
+
+
+def test_points_table(tmp_path):
+    write_source(tmp_path)
+    assert course.points_table(ASSIGNMENT, tmp_path) == "\n".join([
+        "| notebook | graded automatically | graded by hand | total |",
+        "|---|---:|---:|---:|",
+        "| `one` | 2 | 1 | 3 |",
+        "| `two` | 3 | 0 | 3 |",
+        "| **tiny** | **5** | **1** | **6** |",
+    ])
+
+
+def test_command_line_help_and_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        course.main(["--help"])
+    assert info.value.code == 0
+    assert "grade" in capsys.readouterr().out
+    assert course.main(["grade", str(tmp_path / "nowhere")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert course.main(["grade", str(tmp_path), "--timeout", "0"]) == 2
+    assert "--timeout must be a positive number" in capsys.readouterr().err
+    assert course.main(["grade", str(tmp_path)]) == 2  # an empty folder: no students
+    assert "no student folders" in capsys.readouterr().err
+    assert course.main(["points", "--assignment", "nope"]) == 2
+    assert "no notebooks in" in capsys.readouterr().err
+
+
+def test_output_folder_is_an_nbgrader_course_for_nbgraders_other_commands(graded):
+    _, out_dir, _ = graded
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
+                                f"{os.environ.get('PATH', '')}")
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", "totals.csv"],
+                          cwd=out_dir, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out_dir / "totals.csv", newline="") as f:
+        totals = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert float(totals["alice"]["raw_score"]) == 5 and float(totals["alice"]["max_score"]) == 6
+    assert float(totals["carol"]["raw_score"]) == 0  # the timed-out notebook: zero there too
+
+
+def test_cell_scores_per_graded_cell(graded):
+    _, out_dir, tmp = graded
+    source = tmp / "notebooks"
+    assert course.cell_scores(out_dir, "alice", ASSIGNMENT, source=source) == {
+        "one": {"one-test-double": (2.0, 2.0)}, "two": {"two-test-square": (3.0, 3.0)}}
+    assert course.cell_scores(out_dir, "dave", ASSIGNMENT, source=source) == {
+        "one": {"one-test-double": (0.0, 2.0)}, "two": {"two-test-square": (3.0, 3.0)}}
