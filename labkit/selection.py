@@ -26,7 +26,13 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from labkit._checks import check_batch_sizes, check_positive_int, check_tensor, describe
+from labkit._checks import (
+    check_batch_sizes,
+    check_positive_int,
+    check_seed,
+    check_tensor,
+    describe,
+)
 from labkit.data.loader import InMemoryLoader
 from labkit.train import History, train
 
@@ -36,10 +42,7 @@ __all__ = ["train_val_split", "kfold_indices", "cross_validate", "CrossValidatio
 def _check_seed(seed, *, allow_none: bool = False) -> int | None:
     if seed is None and allow_none:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        expected = "an integer >= 0" + (" or None" if allow_none else "")
-        raise TypeError(f"seed must be {expected}, got {describe(seed)}")
-    return int(seed)
+    return check_seed(seed)
 
 
 def _check_pair(X, y) -> int:

@@ -72,8 +72,8 @@ def test_kfold_leave_one_out():
     ((10, 11), ValueError, r"k must be <= n: 10 examples cannot make 11 non-empty folds"),
     ((10, 2.0), TypeError, r"k must be an integer >= 2, got 2.0"),
     ((0, 2), ValueError, r"n must be a positive integer, got 0"),
-    ((10, 2, -1), TypeError, r"seed must be an integer >= 0 or None, got -1"),
-    ((10, 2, "0"), TypeError, r"seed must be an integer >= 0 or None"),
+    ((10, 2, -1), ValueError, r"seed must be an integer from 0 to 2\*\*63 - 1, got -1"),
+    ((10, 2, "0"), TypeError, r"seed must be an integer from 0 to 2\*\*63 - 1"),
 ])
 def test_kfold_bad_arguments(args, error, match):
     with pytest.raises(error, match=match):

@@ -193,3 +193,8 @@ def test_binary_data_options():
         make_binary_data(std=0)
     with pytest.raises(TypeError, match=r"num_inputs must be a positive integer"):
         make_binary_data(num_inputs=2.5)
+    for make in (make_binary_data, make_regression_data):
+        with pytest.raises(ValueError, match=r"seed must be an integer from 0 to 2\*\*63 - 1"):
+            make(seed=-1)
+        with pytest.raises(TypeError, match=r"seed must be an integer"):
+            make(seed="1")

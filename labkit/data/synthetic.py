@@ -189,7 +189,7 @@ def make_regression_data(num_train: int = 7000, num_test: int = 3000, num_inputs
             f"true_w must be one number or num_inputs={num_inputs} weights, got "
             f"{w.numel()} weights"
         )
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     num = num_train + num_test
     X = torch.randn(num, num_inputs, generator=g, dtype=torch.float64)  # (N, D)
     y = X @ w + true_b + noise * torch.randn(num, generator=g, dtype=torch.float64)  # (N,)
@@ -227,7 +227,7 @@ def make_binary_data(num_train: int = 7000, num_test: int = 3000, num_inputs: in
     num_inputs = check_positive_int(num_inputs, "num_inputs")
     check_positive(mean, "mean")
     check_positive(std, "std")
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
 
     def split(n):
         y = (torch.arange(n) % 2)[torch.randperm(n, generator=g)]  # balanced, shuffled
