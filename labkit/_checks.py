@@ -71,24 +71,32 @@ def check_floating(x, name: str) -> torch.Tensor:
 
 def check_reduction(reduction) -> str:
     if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {quote(reduction)}")
     return reduction
+
+
+def _finite(value) -> bool:
+    """``math.isfinite`` that says False (instead of raising) for an int too big for a float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def check_positive(value, name: str) -> float:
     """A finite number > 0 (bools are rejected)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {describe(value)}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not (_finite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {quote(value)}")
     return value
 
 
 def check_non_negative(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number >= 0, got {describe(value)}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    if not (_finite(value) and value >= 0):
+        raise ValueError(f"{name} must be a number >= 0, got {quote(value)}")
     return value
 
 
@@ -96,7 +104,7 @@ def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive integer, got {describe(value)}")
     if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer, got {quote(value)}")
     return int(value)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 import labkit as lk
-from labkit._checks import check_device
+from labkit._checks import check_device, quote
 from labkit.train import json_safe
 
 __all__ = ["main", "build_parser"]
@@ -43,7 +43,8 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {quote(text)}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
@@ -53,7 +54,7 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {quote(text)}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
     return value
@@ -68,7 +69,7 @@ def _seed(text: str) -> int:
     except ValueError:
         value = None
     if value is None or not 0 <= value <= SEED_LIMIT:
-        shown = repr(text) if value is None else value
+        shown = quote(text) if value is None else value
         raise argparse.ArgumentTypeError(
             f"expected an integer from 0 to 2**32 - 1, got {shown}")
     return value

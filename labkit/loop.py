@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from labkit._checks import check_positive_int, describe
+from labkit._checks import check_positive_int, describe, quote
 
 __all__ = [
     "NonFiniteLossError",
@@ -60,7 +60,7 @@ class NonFiniteLossError(FloatingPointError):
 
     def __str__(self) -> str:
         if self.training:
-            lr_text = f"lr={self.lr!r}" if self.lr is not None else "lr unknown"
+            lr_text = f"lr={quote(self.lr)}" if self.lr is not None else "lr unknown"
             return (f"non-finite loss ({self.value}) at {self._position()} ({lr_text}); "
                     f"training stopped. The learning rate is probably too large: try a "
                     f"smaller lr")

@@ -134,3 +134,13 @@ def test_check_seed(seed, error, match):
 
 def test_check_seed_accepts_numpy_integers():
     assert check_seed(np.int64(3)) == 3 and type(check_seed(np.int64(3))) is int
+
+
+def test_numbers_and_strings_quoted_by_the_checks_are_capped():
+    from labkit._checks import check_non_negative, check_reduction
+
+    for call in (lambda: check_non_negative(-10**5000, "noise"),
+                 lambda: check_reduction("x" * 10**6)):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert len(str(info.value)) < 300
