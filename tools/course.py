@@ -236,23 +236,34 @@ class Course:
 # ------------------------------------------------------------------ make student
 
 
-def make_student(assignment: str, *, repo: Path = REPO, out=print) -> Path:
-    """The student edition of ``assignment`` into ``<repo>/release/<assignment>/``."""
-    notebooks = assignment_notebooks(assignment, repo / SOURCE)
-    grades = repo / "build" / "grades"
-    grades.mkdir(parents=True, exist_ok=True)
-    config = course_config(repo, db=grades / "gradebook.db")
-    course = Course(repo, config, log_file=grades / "nbgrader.log")
-    start = time.perf_counter()
+def generate_student_edition(assignment: str, root: Path, *, source: Path | None = None,
+                             db: Path | None = None) -> Path:
+    """nbgrader generate_assignment: the student edition of ``source/assignment`` (default:
+    the course's own notebooks) into ``root/release/assignment``; returns that folder."""
+    source_dir = (source or root / SOURCE).resolve()
+    notebooks = assignment_notebooks(assignment, source_dir)
+    db = db or root / "build" / "grades" / "gradebook.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    config = course_config(root, source=source_dir if source else None, db=db)
+    course = Course(root, config, log_file=db.parent / "nbgrader.log")
     result = course.run("GenerateAssignment", assignment_id=assignment)
     if not result["success"]:
         raise CourseError(f"nbgrader generate_assignment {assignment} failed:\n"
                           f"{_tail(result)}")
-    release = repo / config.CourseDirectory.release_directory / assignment
+    release = root / config.CourseDirectory.release_directory / assignment
     written = sorted(p.name for p in release.glob("*.ipynb"))
     expected = [p.name for p in notebooks]
     if written != expected:
         raise CourseError(f"nbgrader wrote {written} to {release}, expected {expected}")
+    return release
+
+
+def make_student(assignment: str, *, repo: Path = REPO, out=print) -> Path:
+    """`make student`: the student edition of ``assignment`` into
+    ``<repo>/release/<assignment>/`` (the gradebook goes to build/grades/)."""
+    start = time.perf_counter()
+    release = generate_student_edition(assignment, repo)
+    written = sorted(p.name for p in release.glob("*.ipynb"))
     out(f"student edition of {assignment}: {len(written)} notebooks in "
         f"{release.relative_to(repo)}/ ({time.perf_counter() - start:.1f} s)")
     for name in written:
