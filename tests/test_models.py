@@ -209,6 +209,7 @@ MLP_CONFIGS = [
 
 def _pairs(scratch, twin):
     """(scratch tensor in nn's layout, nn tensor) for every parameter, in order."""
+    assert len(scratch.parameters()) == len(list(twin.parameters()))
     return [(p.detach().T if p.dim() == 2 else p.detach(), q.detach())
             for p, q in zip(scratch.parameters(), twin.parameters())]
 
