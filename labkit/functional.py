@@ -1,11 +1,13 @@
 """From-scratch activations and losses, with ``torch.nn.functional``'s names and arguments.
 
 Introduced in ``02_logistic_regression_scratch`` (sigmoid, binary cross-entropy) and
-``04_softmax_regression_scratch`` (softmax, log-softmax, cross-entropy).
+``04_softmax_regression_scratch`` (softmax, log-softmax, cross-entropy); lab 2's
+``06_mlp_scratch`` adds the hidden-layer activations (``relu``, ``leaky_relu``, ``tanh``,
+``elu``), ``mse_loss`` for regression and ``dropout``.
 
-Every function is built from elementary tensor operations only (``exp``, ``log``,
-``sum``, ``amax``, ``clamp``, ``where``, ``gather``) and never calls PyTorch's own
-version of the same function; ``tests/test_functional.py`` checks each one against its
+Every function is built from elementary tensor operations only (``exp``, ``expm1``,
+``log``, ``sum``, ``amax``, ``clamp``, ``where``, ``gather``, ``rand``) and never calls
+PyTorch's own version of the same function; ``tests/test_functional.py`` checks each one against its
 PyTorch twin in float64, forward and backward. All of them stay finite, with finite
 gradients, in float32 for inputs up to +-1e4; each docstring says how.
 
@@ -13,6 +15,9 @@ Shapes: ``N`` is the batch size, ``C`` the number of classes.
 """
 
 from __future__ import annotations
+
+import math
+import numbers
 
 import torch
 
@@ -24,6 +29,7 @@ from labkit._checks import (
     check_reduction,
     check_same_shape,
     check_tensor,
+    describe,
 )
 
 __all__ = [
@@ -34,6 +40,12 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "relu",
+    "leaky_relu",
+    "tanh",
+    "elu",
+    "mse_loss",
+    "dropout",
 ]
 
 
@@ -288,3 +300,201 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor,
     if reduction == "mean":
         return loss.sum() / w.sum()
     return _reduce(loss, reduction)
+
+
+# ------------------------------------------------------------------ lab 2: hidden layers
+
+
+def _check_number(value, name: str) -> float:
+    """A finite real number (bools are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {describe(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _check_flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return value
+
+
+def _maybe_inplace(input: torch.Tensor, out: torch.Tensor, inplace: bool) -> torch.Tensor:
+    """``out``, or ``input`` overwritten with ``out`` when ``inplace`` (PyTorch's ``inplace``
+    flag: it saves the memory of a second tensor, but the input's old values are gone)."""
+    if not inplace:
+        return out
+    return input.copy_(out)
+
+
+class _ReLU(torch.autograd.Function):
+    """``relu`` with its backward pass written out (a ``torch.autograd.Function``).
+
+    Forward: ``out = max(x, 0)`` (``clamp``). Backward: ``dL/dx = dL/dout * [out > 0]``,
+    the upstream gradient passed through where the unit was active and stopped elsewhere;
+    ``sign(out)`` is exactly that mask (1 where ``out > 0``, 0 where ``out = 0``; also 0
+    for a ``nan`` input, where PyTorch passes the gradient on: the loss is ``nan`` then
+    anyway). Autograd would derive the same from a ``where``, but on the CPU
+    ``where`` and comparisons producing ``bool`` masks are 5-10 times slower than
+    ``clamp``, ``sign`` and a product, enough to make an MLP epoch ~10% slower than
+    ``torch.nn``'s (``benchmarks/bench_mlp.py``).
+    """
+
+    @staticmethod
+    def forward(ctx, input: torch.Tensor) -> torch.Tensor:
+        out = input.clamp(min=0)  # (x <= 0) -> 0; nan stays nan
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return grad_output * torch.sign(out)  # sign(out) is 1 where out > 0, else 0
+
+
+def relu(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """Rectified linear unit ``relu(x) = max(x, 0)``, elementwise (``F.relu``).
+
+    Shape: any; the output has the input's shape.
+
+    Gradient: 1 where ``x > 0``, else 0 (at ``x = 0`` PyTorch, and so labkit, takes 0);
+    written out by hand in ``_ReLU.backward``. Nothing can overflow; ``nan`` stays ``nan``
+    as in PyTorch.
+
+    ``inplace=True`` overwrites ``input`` with the result and returns it (seed 004's
+    ``nn.ReLU(inplace=True)``): it saves memory, but ``input`` must not be needed later.
+    """
+    check_floating(input, "input")
+    _check_flag(inplace, "inplace")
+    return _maybe_inplace(input, _ReLU.apply(input), inplace)
+
+
+def leaky_relu(input: torch.Tensor, negative_slope: float = 0.01,
+               inplace: bool = False) -> torch.Tensor:
+    """Leaky ReLU ``x if x > 0 else negative_slope * x``, elementwise (``F.leaky_relu``).
+
+    Unlike ``relu`` a negative input keeps a small gradient (``negative_slope``), so a unit
+    whose inputs are all negative can still learn ("dying ReLU"). At ``x = 0`` the gradient
+    is ``negative_slope``, as in PyTorch. Shape: any, kept.
+    """
+    check_floating(input, "input")
+    negative_slope = _check_number(negative_slope, "negative_slope")
+    _check_flag(inplace, "inplace")
+    out = torch.where(input > 0, input, input * negative_slope)
+    return _maybe_inplace(input, out, inplace)
+
+
+def tanh(input: torch.Tensor) -> torch.Tensor:
+    """Hyperbolic tangent ``tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))``, elementwise.
+
+    Shape: any; the output has the input's shape, values in [-1, 1]; ``tanh(-x) = -tanh(x)``.
+
+    Computed as ``u / (u + 2)`` with ``u = exp(2x) - 1`` (multiply the textbook fraction
+    by ``exp(x)``), where ``u`` comes from ``expm1`` so that small ``x`` loses no digits
+    (``exp(2x) - 1`` would cancel them).
+
+    Stability: the textbook formula computes ``exp(x)``, which is ``inf`` in float32 once
+    ``x > 88``, and ``inf / inf = nan``. Here ``x`` is first clamped to [-20, 20]: beyond
+    that ``|tanh(x)|`` is 1 to within ``2 exp(-40) = 8e-18``, below the spacing of
+    float64 numbers near 1, so no value changes; ``exp(2x)`` stays below
+    ``exp(40) = 2.4e17``, far from float32's overflow at 3.4e38; and the gradient
+    ``1 - tanh(x)^2`` is finite everywhere (0 beyond the clamp, as in PyTorch).
+    """
+    check_floating(input, "input")
+    u = torch.expm1(2 * input.clamp(min=-20, max=20))  # exp(2x) - 1, in (-1, 2.4e17]
+    return u / (u + 2)
+
+
+def elu(input: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torch.Tensor:
+    """Exponential linear unit ``x if x > 0 else alpha * (exp(x) - 1)``, elementwise.
+
+    Like ``F.elu``: smooth below 0 with outputs down to ``-alpha``, so the mean activation
+    stays nearer 0 than ReLU's. Gradient: 1 for ``x > 0``, ``alpha * exp(x)`` otherwise
+    (``alpha`` at ``x = 0``, as in PyTorch). Shape: any, kept.
+
+    Stability: ``exp(x)`` is only evaluated on ``min(x, 0)`` (never overflows; the branch
+    for positive ``x`` is not computed from ``exp(1e4) = inf``, whose zero gradient
+    would still be ``0 * inf = nan``), and ``exp(x) - 1`` is ``expm1(x)``, exact near 0.
+    """
+    check_floating(input, "input")
+    alpha = _check_number(alpha, "alpha")
+    _check_flag(inplace, "inplace")
+    positive = input > 0
+    x_neg = torch.where(positive, 0.0, input)  # min(x, 0), with gradient 1 at x = 0
+    out = torch.where(positive, input, alpha * torch.expm1(x_neg))
+    return _maybe_inplace(input, out, inplace)
+
+
+def mse_loss(input: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean",
+             weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared error ``(input - target)^2``, reduced (``F.mse_loss``).
+
+    Args:
+        input: predictions, any shape, e.g. ``(N, 1)`` from a one-output network.
+        target: the same shape as ``input``. A ``(N, 1)`` prediction against a ``(N,)``
+            target would broadcast to ``(N, N)`` and silently compare every prediction with
+            every target (PyTorch only warns); labkit refuses it.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+        weight: optional, the shape of ``input``; multiplies each element's loss, and with
+            ``"mean"`` the result is ``sum(w * l) / sum(w)``, as in PyTorch.
+
+    Note: d2l's ``squared_loss`` is ``(y_hat - y)^2 / 2``; this is PyTorch's loss, without
+    the 1/2, so its gradient is ``2 (input - target)`` (divided by N for the mean).
+    """
+    check_floating(input, "input")
+    check_floating(target, "target")
+    check_reduction(reduction)
+    check_same_shape(input, target)
+    loss = (input - target) ** 2
+    if weight is None:
+        return _reduce(loss, reduction)
+    check_floating(weight, "weight")
+    if weight.shape != input.shape:
+        raise ValueError(
+            f"weight must have the shape of input {tuple(input.shape)}, got "
+            f"{tuple(weight.shape)}"
+        )
+    loss = loss * weight
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
+def dropout(input: torch.Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Inverted dropout (``F.dropout``): zero each element with probability ``p`` and scale
+    the survivors by ``1 / (1 - p)``.
+
+    ``out = input * mask / (1 - p)`` with ``mask`` 1 with probability ``1 - p`` (a fresh
+    mask at every call). The scaling keeps each element's expected value:
+    ``E[out] = (1 - p) * input / (1 - p) = input``, so nothing has to change at test time.
+    With ``training=False`` (evaluation) the input is returned unchanged.
+
+    Args:
+        input: any shape, e.g. hidden activations ``(N, H)``; the output has its shape.
+        p: the probability of dropping an element, in [0, 1). (PyTorch also allows
+            ``p = 1``, which zeroes everything; that can only be a mistake here.)
+        training: apply dropout (True) or return ``input`` as it is (False). Pass the
+            model's flag (``self.training``) so that ``net.eval()`` turns it off.
+        inplace: overwrite ``input`` with the result.
+        generator: optional ``torch.Generator`` for a reproducible mask (labkit only).
+
+    Gradient: ``mask / (1 - p)``, the same mask as the forward pass.
+    """
+    check_floating(input, "input")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"p must be a probability in [0, 1), got {describe(p)}")
+    if not 0 <= p < 1:
+        raise ValueError(
+            f"p must be a probability in [0, 1), got {p!r}: p is the fraction DROPPED "
+            f"(p=1 would zero every element)"
+        )
+    _check_flag(training, "training")
+    _check_flag(inplace, "inplace")
+    if not training or p == 0:
+        return input
+    keep = torch.rand(input.shape, generator=generator, dtype=input.dtype,
+                      device=input.device) >= p  # True with probability 1 - p
+    out = input * keep / (1 - p)  # scaled: the expected value stays input
+    return _maybe_inplace(input, out, inplace)

@@ -1,8 +1,10 @@
-"""Logistic and softmax regression, from scratch and with ``torch.nn``.
+"""Logistic and softmax regression and the multilayer perceptron, from scratch and with
+``torch.nn``.
 
-Introduced in pairs: ``02_logistic_regression_scratch`` / ``03_logistic_regression_nn``
-and ``04_softmax_regression_scratch`` / ``05_softmax_regression_nn``. The notebooks show
-this source instead of redefining the models.
+Introduced in pairs: ``02_logistic_regression_scratch`` / ``03_logistic_regression_nn``,
+``04_softmax_regression_scratch`` / ``05_softmax_regression_nn`` and, in lab 2,
+``06_mlp_scratch`` / ``07_mlp_nn`` (``MLPScratch`` / ``MLP``). The notebooks show this
+source instead of redefining the models.
 
 Every model returns LOGITS (scores before the sigmoid / softmax). The losses take logits
 (``binary_cross_entropy_with_logits``, ``cross_entropy``) and apply the nonlinearity in a
@@ -18,16 +20,24 @@ Shapes: ``N`` examples, ``D`` inputs (features), ``C`` outputs (classes).
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Callable, Sequence
+
 import torch
 from torch import nn
 
-from labkit._checks import check_positive_int, check_tensor
+from labkit import functional as lf
+from labkit._checks import check_positive_int, check_tensor, describe
 
 __all__ = [
     "LogisticRegressionScratch",
     "LogisticRegression",
     "SoftmaxRegressionScratch",
     "SoftmaxRegression",
+    "MLPScratch",
+    "MLP",
+    "ACTIVATIONS",
 ]
 
 
@@ -230,3 +240,261 @@ class SoftmaxRegression(nn.Module):
         # a clear error for a wrong shape or dtype (uint8 images, float64 features)
         _check_features(X, self.num_inputs, self.linear.weight.dtype, flatten=True)
         return self.linear(self.flatten(X))  # (N, 1, 28, 28) -> (N, 784) -> (N, C)
+
+
+# ---------------------------------------------------------------- lab 2: the MLP
+
+# The hidden-layer activations by name: labkit's from-scratch function (for MLPScratch)
+# and the torch.nn module that computes the same thing (for MLP).
+ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], type[nn.Module]]] = {
+    "relu": (lf.relu, nn.ReLU),
+    "leaky_relu": (lf.leaky_relu, nn.LeakyReLU),
+    "tanh": (lf.tanh, nn.Tanh),
+    "elu": (lf.elu, nn.ELU),
+    "sigmoid": (lf.sigmoid, nn.Sigmoid),
+    "identity": (lambda H: H, nn.Identity),  # no activation: the network stays linear
+}
+
+INITS = ("default", "xavier", "kaiming")
+
+
+def _check_hiddens(num_hiddens) -> tuple[int, ...]:
+    if isinstance(num_hiddens, numbers.Integral) and not isinstance(num_hiddens, bool):
+        num_hiddens = (num_hiddens,)
+    if not isinstance(num_hiddens, Sequence) or isinstance(num_hiddens, str):
+        raise TypeError(
+            f"num_hiddens must be a sequence of layer widths such as (256,) or (256, 128), "
+            f"got {describe(num_hiddens)}"
+        )
+    return tuple(check_positive_int(h, f"num_hiddens[{i}]") for i, h in enumerate(num_hiddens))
+
+
+def _check_dropout(dropout, num_layers: int) -> tuple[float, ...]:
+    """One dropout probability per hidden layer, each in [0, 1)."""
+    values = [dropout] * num_layers if isinstance(dropout, numbers.Real) else dropout
+    if isinstance(dropout, bool) or not isinstance(values, Sequence) or isinstance(values, str):
+        raise TypeError(
+            f"dropout must be a probability or one per hidden layer, got {describe(dropout)}"
+        )
+    if len(values) != num_layers:
+        raise ValueError(
+            f"dropout must give one probability per hidden layer ({num_layers}), got "
+            f"{len(values)}: {list(values)!r}"
+        )
+    for i, p in enumerate(values):
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+            raise ValueError(f"dropout[{i}] must be a probability in [0, 1), got {p!r}")
+    return tuple(float(p) for p in values)
+
+
+def _check_init(init):
+    if isinstance(init, str):
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS} or a standard deviation > 0, "
+                             f"got {init!r}")
+        return init
+    if isinstance(init, bool) or not isinstance(init, numbers.Real):
+        raise TypeError(f"init must be one of {INITS} or a standard deviation > 0, "
+                        f"got {describe(init)}")
+    if not (math.isfinite(init) and init > 0):
+        raise ValueError(f"init as a standard deviation must be > 0, got {init!r}")
+    return float(init)
+
+
+def _check_activation(activation, *, allow_callable: bool):
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}"
+            )
+        return activation
+    if allow_callable and callable(activation):
+        return activation
+    expected = f"one of {tuple(ACTIVATIONS)}" + (" or a function" if allow_callable else "")
+    raise TypeError(f"activation must be {expected}, got {describe(activation)}")
+
+
+def _draw_linear(fan_in: int, fan_out: int, init, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One layer's weight ``(fan_out, fan_in)`` (``nn.Linear``'s shape) and bias
+    ``(fan_out,)``, drawn in that order from ``generator`` (or torch's global generator).
+
+    - ``"default"``: ``nn.Linear``'s own initialisation, weight and bias uniform in
+      ``[-1/sqrt(fan_in), 1/sqrt(fan_in)]``;
+    - ``"xavier"``: weight uniform in ``[-a, a]``, ``a = sqrt(6 / (fan_in + fan_out))``
+      (Glorot: keeps the variance of tanh/sigmoid layers), bias 0;
+    - ``"kaiming"``: weight ``N(0, 2 / fan_in)`` (He: keeps the variance of ReLU layers),
+      bias 0;
+    - a number ``s``: weight ``N(0, s^2)`` (d2l and the seeds use 0.01), bias 0.
+    """
+    dtype = torch.get_default_dtype()
+
+    def uniform(shape, bound):
+        return (torch.rand(shape, generator=generator, dtype=dtype) * 2 - 1) * bound
+
+    if init == "default":
+        bound = 1 / math.sqrt(fan_in)
+        return uniform((fan_out, fan_in), bound), uniform((fan_out,), bound)
+    if init == "xavier":
+        weight = uniform((fan_out, fan_in), math.sqrt(6 / (fan_in + fan_out)))
+    else:
+        std = math.sqrt(2 / fan_in) if init == "kaiming" else init
+        weight = torch.randn((fan_out, fan_in), generator=generator, dtype=dtype) * std
+    return weight, torch.zeros(fan_out, dtype=dtype)
+
+
+def _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout, init,
+                allow_callable):
+    num_inputs = check_positive_int(num_inputs, "num_inputs")
+    num_hiddens = _check_hiddens(num_hiddens)
+    num_outputs = check_positive_int(num_outputs, "num_outputs")
+    activation = _check_activation(activation, allow_callable=allow_callable)
+    dropout = _check_dropout(dropout, len(num_hiddens))
+    init = _check_init(init)
+    return num_inputs, num_hiddens, num_outputs, activation, dropout, init
+
+
+def _mlp_repr(name, net) -> str:
+    act = net.activation if isinstance(net.activation, str) else getattr(
+        net.activation, "__name__", repr(net.activation))
+    extra = f", dropout={net.dropout}" if any(net.dropout) else ""
+    return (f"{name}(num_inputs={net.num_inputs}, num_hiddens={net.num_hiddens}, "
+            f"num_outputs={net.num_outputs}, activation={act!r}{extra})")
+
+
+class MLPScratch(_ScratchModel):
+    """A multilayer perceptron from raw tensors: a list of weights ``W`` and biases ``b``.
+
+    For hidden widths ``(h_1, ..., h_L)``::
+
+        H_0 = X.reshape(N, D)                                   # (N, D)
+        H_l = dropout(activation(H_{l-1} @ W[l-1] + b[l-1]))    # (N, h_l), l = 1 .. L
+        logits = H_L @ W[L] + b[L]                              # (N, C), no activation
+
+    Args:
+        num_inputs: ``D`` (784 for 28x28 images).
+        num_hiddens: the hidden widths, e.g. ``(256,)`` or ``(256, 128)``; an int for one
+            hidden layer; ``()`` gives softmax regression.
+        num_outputs: ``C`` (10 classes; 1 for regression or a binary logit).
+        activation: a name from ``ACTIVATIONS`` (``"relu"``, ``"leaky_relu"``, ``"tanh"``,
+            ``"elu"``, ``"sigmoid"``, ``"identity"``) or any function of a tensor (then
+            ``to_nn`` is not available).
+        dropout: the probability of dropping each hidden unit while training, one for all
+            hidden layers or one per layer (default 0: none). Off in ``eval()`` mode.
+        init: ``"default"`` (``nn.Linear``'s), ``"xavier"``, ``"kaiming"`` or a standard
+            deviation; see ``_draw_linear``.
+        generator: optional ``torch.Generator``; without it torch's global generator is used.
+
+    Parameters: ``W[l]`` ``(fan_in, fan_out)`` and ``b[l]`` ``(fan_out,)``, in the default
+    dtype, ``requires_grad=True``; ``parameters()`` is ``[W[0], b[0], W[1], b[1], ...]``,
+    the order of the ``MLP`` twin's ``parameters()``.
+
+    The twin: ``MLP(...)`` with the same arguments and the same generator state draws
+    exactly the same numbers (``torch.manual_seed(0)`` before each gives equal networks),
+    and ``to_nn()`` copies these weights into an ``MLP``.
+    """
+
+    def __init__(self, num_inputs: int = 784, num_hiddens: Sequence[int] | int = (256,),
+                 num_outputs: int = 10, activation: str | Callable = "relu", *,
+                 dropout: float | Sequence[float] = 0.0, init: str | float = "default",
+                 generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        (self.num_inputs, self.num_hiddens, self.num_outputs, self.activation, self.dropout,
+         self.init) = _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout,
+                                  init, allow_callable=True)
+        self._act = (ACTIVATIONS[activation][0] if isinstance(activation, str)
+                     else activation)
+        sizes = (self.num_inputs, *self.num_hiddens, self.num_outputs)
+        self.W: list[torch.Tensor] = []
+        self.b: list[torch.Tensor] = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            weight, bias = _draw_linear(fan_in, fan_out, self.init, generator)
+            # weight is (fan_out, fan_in), row-major; its transpose W (fan_in, fan_out) is
+            # stored column by column, nn.Linear's layout, in which X @ W and the weight
+            # gradient run fastest (see SoftmaxRegressionScratch)
+            self.W.append(weight.T.requires_grad_(True))
+            self.b.append(bias.requires_grad_(True))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``X: (N, 1, 28, 28)`` or ``(N, D)`` -> logits ``(N, C)``."""
+        H = _check_features(X, self.num_inputs, self.W[0].dtype, flatten=True)  # (N, D)
+        for W, b, p in zip(self.W[:-1], self.b[:-1], self.dropout):
+            H = self._act(H @ W + b)  # (N, h_l)
+            if p > 0:
+                H = lf.dropout(H, p, self.training)
+        return H @ self.W[-1] + self.b[-1]  # (N, C)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [t for pair in zip(self.W, self.b) for t in pair]
+
+    def to_nn(self) -> MLP:
+        """An ``MLP`` with a copy of these weights (same dtype and device)."""
+        if not isinstance(self.activation, str):
+            raise ValueError(
+                f"to_nn needs a named activation (one of {tuple(ACTIVATIONS)}) to pick the "
+                f"torch.nn module; this network uses the function {self.activation!r}"
+            )
+        W0 = self.W[0]
+        net = MLP(self.num_inputs, self.num_hiddens, self.num_outputs, self.activation,
+                  dropout=self.dropout, init=self.init,
+                  generator=torch.Generator().manual_seed(0)).to(W0.device, W0.dtype)
+        with torch.no_grad():
+            for linear, W, b in zip(net.linears, self.W, self.b):
+                linear.weight.copy_(W.detach().T)  # (fan_in, fan_out) -> (fan_out, fan_in)
+                linear.bias.copy_(b.detach())
+        return net
+
+    def __repr__(self) -> str:
+        return _mlp_repr("MLPScratch", self)
+
+
+class MLP(nn.Sequential):
+    """The multilayer perceptron with ``torch.nn``: the twin of ``MLPScratch``.
+
+    ``nn.Sequential(nn.Flatten(), nn.Linear(D, h_1), act, [nn.Dropout(p)], ...,
+    nn.Linear(h_L, C))``, with the same arguments as ``MLPScratch`` (the activation by
+    name: ``"relu"`` is ``nn.ReLU()``, ...). It draws its initial weights with the same
+    function, in the same order, from the same generator, so that after
+    ``torch.manual_seed(s)`` (or with equal generators) ``MLP(...)`` and
+    ``MLPScratch(...)`` hold exactly the same numbers (``linears[l].weight`` is
+    ``W[l].T``). ``nn.Linear``'s own random initialisation is skipped
+    (``nn.utils.skip_init``), so it does not consume random numbers first.
+
+    Returns logits ``(N, C)`` for ``X`` ``(N, 1, 28, 28)`` or ``(N, D)``.
+    """
+
+    def __init__(self, num_inputs: int = 784, num_hiddens: Sequence[int] | int = (256,),
+                 num_outputs: int = 10, activation: str = "relu", *,
+                 dropout: float | Sequence[float] = 0.0, init: str | float = "default",
+                 generator: torch.Generator | None = None) -> None:
+        config = _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout, init,
+                             allow_callable=False)
+        sizes = (config[0], *config[1], config[2])
+        layers: list[nn.Module] = [nn.Flatten()]
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            linear = nn.utils.skip_init(nn.Linear, fan_in, fan_out)
+            weight, bias = _draw_linear(fan_in, fan_out, config[5], generator)
+            with torch.no_grad():
+                linear.weight.copy_(weight)
+                linear.bias.copy_(bias)
+            layers.append(linear)
+            if i < len(config[1]):  # a hidden layer: activation, then dropout
+                layers.append(ACTIVATIONS[config[3]][1]())
+                if config[4][i] > 0:
+                    layers.append(nn.Dropout(config[4][i]))
+        super().__init__(*layers)
+        (self.num_inputs, self.num_hiddens, self.num_outputs, self.activation, self.dropout,
+         self.init) = config
+
+    @property
+    def linears(self) -> list[nn.Linear]:
+        """The ``nn.Linear`` layers in order (``linears[l]`` is the twin of ``W[l], b[l]``)."""
+        return [m for m in self if isinstance(m, nn.Linear)]
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``X: (N, 1, 28, 28)`` or ``(N, D)`` -> logits ``(N, C)``."""
+        first = self[1]  # the first nn.Linear (after the Flatten)
+        _check_features(X, self.num_inputs, first.weight.dtype, flatten=True)  # clear errors
+        return super().forward(X)
+
+    def extra_repr(self) -> str:
+        return _mlp_repr("MLP", self)[4:-1]

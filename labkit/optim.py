@@ -1,7 +1,9 @@
-"""Stochastic gradient descent, from scratch.
+"""Optimizers from scratch: SGD (lab 1), RMSprop and Adam (lab 2).
 
-Introduced in ``02_logistic_regression_scratch``; compared with ``torch.optim.SGD`` in
-``03_logistic_regression_nn``.
+``SGD`` is introduced in ``02_logistic_regression_scratch`` and compared with
+``torch.optim.SGD`` in ``03_logistic_regression_nn``; momentum, ``RMSprop`` and ``Adam`` in
+lab 2's ``08_regularization_and_model_selection``, each matching its ``torch.optim`` twin
+step for step.
 
 Two forms:
 
@@ -16,6 +18,7 @@ update: the gradient of a sum over a batch is ``batch_size`` times the gradient 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 
 import torch
@@ -27,7 +30,7 @@ from labkit._checks import (
     describe,
 )
 
-__all__ = ["SGD", "sgd"]
+__all__ = ["SGD", "sgd", "RMSprop", "Adam"]
 
 
 def _param_list(params, name: str = "params") -> list[torch.Tensor]:
@@ -151,3 +154,194 @@ class SGD:
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, "
                 f"weight_decay={self.weight_decay}, params={len(self.params)})")
+
+
+# ------------------------------------------------------------ lab 2: adaptive learning rates
+
+
+def _check_fraction(value, name: str, *, closed: bool = False) -> float:
+    """A number in [0, 1) (or [0, 1] with ``closed``)."""
+    upper = "1]" if closed else "1)"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, {upper}, got {describe(value)}")
+    if not (0 <= value < 1 or (closed and value == 1)):
+        raise ValueError(f"{name} must be a number in [0, {upper}, got {value!r}")
+    return float(value)
+
+
+def _check_flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return value
+
+
+class _Optimizer:
+    """What the from-scratch optimizers share: the parameter list, per-parameter state,
+    ``zero_grad`` and a readable ``repr``. A subclass implements ``_update(i, p, g)``."""
+
+    _hyperparameters: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[torch.Tensor]) -> None:
+        self.params = _param_list(params)
+        self.state: list[dict] = [{} for _ in self.params]
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place; the others (and their
+        state) are left alone, as in PyTorch."""
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad
+            if self.weight_decay != 0:
+                g = g + self.weight_decay * p  # the gradient of (weight_decay / 2) * ||p||^2
+            self._update(self.state[i], p, g)
+
+    def _update(self, state: dict, p: torch.Tensor, g: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients (to ``None`` by default, as PyTorch does since 2.0)."""
+        for p in self.params:
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.zero_()
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameters)
+        return f"{type(self).__name__}({args}, params={len(self.params)})"
+
+
+class RMSprop(_Optimizer):
+    """RMSprop: divide each gradient by a running root mean square of its recent values,
+    like ``torch.optim.RMSprop`` (same defaults, same arithmetic).
+
+    For each parameter ``p`` with gradient ``g``, at every ``step()``::
+
+        g <- g + weight_decay * p                         (L2 penalty)
+        v <- alpha * v + (1 - alpha) * g^2                (v starts at 0)
+        s <- sqrt(v)                                      (centered: sqrt(v - m^2) with
+                                                           m <- alpha * m + (1 - alpha) * g)
+        d <- g / (s + eps)                                (eps OUTSIDE the square root)
+        b <- momentum * b + d; d <- b                     (only if momentum > 0; b starts at 0)
+        p <- p - lr * d
+
+    A parameter whose gradients are large gets a smaller step, one whose gradients are
+    small a larger one: each coordinate gets its own effective learning rate ``lr / s``.
+
+    Args:
+        params: tensors with ``requires_grad=True`` (``[W1, b1, ...]`` or
+            ``net.parameters()``).
+        lr: learning rate, > 0 (default 0.01, PyTorch's).
+        alpha: smoothing constant of the running average, in [0, 1) (default 0.99).
+        eps: added to the root mean square so that nothing divides by 0, >= 0 (1e-8).
+        weight_decay: L2 penalty coefficient, >= 0.
+        momentum: momentum factor, >= 0 (0 disables it).
+        centered: divide by an estimate of the gradient's standard deviation instead
+            (subtract the squared running mean ``m^2`` from ``v``).
+    """
+
+    _hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float = 0.01, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False) -> None:
+        super().__init__(params)
+        self.lr = check_positive(lr, "lr")
+        self.alpha = _check_fraction(alpha, "alpha")
+        self.eps = check_non_negative(eps, "eps")
+        self.weight_decay = check_non_negative(weight_decay, "weight_decay")
+        self.momentum = check_non_negative(momentum, "momentum")
+        self.centered = _check_flag(centered, "centered")
+
+    def _update(self, state: dict, p: torch.Tensor, g: torch.Tensor) -> None:
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = torch.zeros_like(p)  # v
+            if self.momentum > 0:
+                state["momentum_buffer"] = torch.zeros_like(p)  # b
+            if self.centered:
+                state["grad_avg"] = torch.zeros_like(p)  # m
+        state["step"] += 1
+        v = state["square_avg"]
+        v.mul_(self.alpha).add_((1 - self.alpha) * g * g)
+        if self.centered:
+            m = state["grad_avg"]
+            m.mul_(self.alpha).add_((1 - self.alpha) * g)
+            rms = torch.sqrt(v - m * m)
+        else:
+            rms = torch.sqrt(v)
+        d = g / (rms + self.eps)
+        if self.momentum > 0:
+            b = state.setdefault("momentum_buffer", torch.zeros_like(p))
+            b.mul_(self.momentum).add_(d)
+            d = b
+        p.sub_(self.lr * d)
+
+
+class Adam(_Optimizer):
+    """Adam: momentum on the gradient plus RMSprop's per-coordinate scaling, with bias
+    correction; like ``torch.optim.Adam`` (same defaults, same arithmetic).
+
+    For each parameter ``p`` with gradient ``g``, at step ``t = 1, 2, ...``::
+
+        g <- g + weight_decay * p                       (L2 penalty, not AdamW's decay)
+        m <- beta1 * m + (1 - beta1) * g                (first moment; m starts at 0)
+        v <- beta2 * v + (1 - beta2) * g^2              (second moment; v starts at 0)
+        m_hat = m / (1 - beta1^t)                       (bias correction: m and v start at
+        v_hat = v / (1 - beta2^t)                        0, so early averages are too small)
+        p <- p - lr * m_hat / (sqrt(v_hat) + eps)
+
+    With ``amsgrad=True`` the running maximum of ``v`` (``v_max <- max(v_max, v)``) is used
+    in place of ``v`` in ``v_hat``. Without the bias correction the very first step would
+    be about ``sqrt(1 - beta2) / (1 - beta1) = 0.32`` times too small, and the following
+    ones keep that error for hundreds of steps.
+
+    Args:
+        params: tensors with ``requires_grad=True`` (``[W1, b1, ...]`` or
+            ``net.parameters()``).
+        lr: learning rate, > 0 (default 0.001, PyTorch's).
+        betas: ``(beta1, beta2)``, each in [0, 1) (default ``(0.9, 0.999)``).
+        eps: added to ``sqrt(v_hat)``, >= 0 (default 1e-8).
+        weight_decay: L2 penalty coefficient, >= 0.
+        amsgrad: use the running maximum of ``v`` (default False).
+    """
+
+    _hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad")
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float = 0.001,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
+        super().__init__(params)
+        self.lr = check_positive(lr, "lr")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {describe(betas)}")
+        self.betas = (_check_fraction(betas[0], "betas[0]"),
+                      _check_fraction(betas[1], "betas[1]"))
+        self.eps = check_non_negative(eps, "eps")
+        self.weight_decay = check_non_negative(weight_decay, "weight_decay")
+        self.amsgrad = _check_flag(amsgrad, "amsgrad")
+
+    def _update(self, state: dict, p: torch.Tensor, g: torch.Tensor) -> None:
+        beta1, beta2 = self.betas
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = torch.zeros_like(p)  # m
+            state["exp_avg_sq"] = torch.zeros_like(p)  # v
+            if self.amsgrad:
+                state["max_exp_avg_sq"] = torch.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.mul_(beta1).add_((1 - beta1) * g)
+        v.mul_(beta2).add_((1 - beta2) * g * g)
+        if self.amsgrad:
+            v_max = state.setdefault("max_exp_avg_sq", torch.zeros_like(p))
+            torch.maximum(v_max, v, out=v_max)
+            v = v_max
+        m_hat = m / (1 - beta1 ** t)
+        v_hat = v / (1 - beta2 ** t)
+        p.sub_(self.lr * m_hat / (torch.sqrt(v_hat) + self.eps))

@@ -2,7 +2,9 @@
 boundary and a confusion matrix.
 
 Introduced in ``02_logistic_regression_scratch`` (curves, decision boundary); images, the
-live curves and the confusion matrix in ``04_softmax_regression_scratch``.
+live curves and the confusion matrix in ``04_softmax_regression_scratch``; lab 2 compares
+several runs on one figure with ``plot_histories`` (activations, depth and width, dropout
+rates, L2 strengths, optimizers).
 
 Every function returns a ``matplotlib.figure.Figure`` built without ``pyplot``: nothing
 is drawn on a screen, no window opens, and there is nothing to ``show()``. In Jupyter a
@@ -28,6 +30,7 @@ from labkit._checks import check_positive, check_positive_int, describe
 
 __all__ = [
     "plot_history",
+    "plot_histories",
     "Animator",
     "show_images",
     "plot_decision_boundary",
@@ -142,6 +145,92 @@ def plot_history(history, title: str | None = None) -> Figure:
     fig = _new_figure((9.0, 3.5))
     ax_loss, ax_acc = fig.subplots(1, 2)
     _draw_curves(ax_loss, ax_acc, records)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def _labelled_runs(histories, labels) -> list[tuple[str, list[dict]]]:
+    """``[(label, records), ...]`` from a dict ``{label: history}`` or a list + labels."""
+    if isinstance(histories, Mapping):
+        if labels is not None:
+            raise ValueError("labels must be None when histories is a dict: its keys are "
+                             "the labels")
+        pairs = [(str(k), v) for k, v in histories.items()]
+    elif isinstance(histories, Sequence) and not isinstance(histories, (str, bytes)):
+        histories = list(histories)
+        if labels is None:
+            labels = [f"run {i}" for i in range(1, len(histories) + 1)]
+        elif isinstance(labels, str) or len(labels) != len(histories):
+            raise ValueError(f"labels must give one label per history ({len(histories)}), "
+                             f"got {labels!r}")
+        pairs = [(str(label), h) for label, h in zip(labels, histories)]
+    else:
+        raise TypeError(f"histories must be a dict {{label: History}} or a list of History "
+                        f"objects, got {describe(histories)}")
+    if not pairs:
+        raise ValueError("histories is empty: there is nothing to plot")
+    return [(label, _records(h)) for label, h in pairs]
+
+
+def plot_histories(histories, labels: Sequence[str] | None = None, *,
+                   title: str | None = None, test_label: str = "test",
+                   accuracy: bool = True, logy: bool = False) -> Figure:
+    """Several training runs on one figure: loss (and accuracy), train and test, per epoch.
+
+    Each run has its own color; train curves are solid, test (or validation) curves
+    dashed. Used to compare activations, depths and widths, dropout rates, L2 strengths or
+    optimizers side by side.
+
+    Args:
+        histories: ``{label: History}`` (e.g. ``{"relu": h1, "tanh": h2}``), or a list of
+            ``History`` objects (or their ``to_dict()``) with ``labels``.
+        labels: one label per history when ``histories`` is a list (default "run 1", ...).
+        title: optional figure title.
+        test_label: what the second split is called in the legend: ``"test"``, or
+            ``"validation"`` when ``lk.train`` was given a validation set as ``test_iter``.
+        accuracy: draw the accuracy panel (turn it off for regression, where ``lk.train``'s
+            accuracy means nothing).
+        logy: a logarithmic loss axis (losses that fall over several decades).
+
+    Returns:
+        A Figure with one axes per panel (loss, then accuracy); a legend of the runs (the
+        colors) on the first and of the splits (the line styles) on the last.
+    """
+    runs = _labelled_runs(histories, labels)
+    if not isinstance(test_label, str):
+        raise TypeError(f"test_label must be a string, got {describe(test_label)}")
+    panels = [("loss", "loss")] + ([("acc", "accuracy")] if accuracy else [])
+    fig = _new_figure((4.5 * len(panels) + 1.0, 3.8))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    colors = [f"C{i % 10}" for i in range(len(runs))]
+    for ax, (kind, name) in zip(axes, panels):
+        for (label, records), color in zip(runs, colors):
+            for split, style in (("train", "-"), ("test", "--")):
+                points = [(r["epoch"], r[f"{split}_{kind}"]) for r in records
+                          if r.get(f"{split}_{kind}") is not None]
+                if points:
+                    xs, ys = zip(*points)
+                    ax.plot(xs, ys, style, color=color, marker="o", markersize=2.5,
+                            label=f"{label} ({split if split == 'train' else test_label})")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        if kind == "loss" and logy:
+            ax.set_yscale("log")
+    from matplotlib.lines import Line2D
+
+    run_handles = [Line2D([], [], color=c, label=label) for (label, _), c in zip(runs, colors)]
+    axes[0].legend(handles=run_handles, fontsize=8, loc="best")
+    style_handles = [Line2D([], [], color="gray", linestyle="-", label="train"),
+                     Line2D([], [], color="gray", linestyle="--", label=test_label)]
+    last = axes[-1]
+    if len(axes) == 1:  # one panel: both legends on it
+        last.add_artist(axes[0].get_legend())
+    last.legend(handles=style_handles, fontsize=8,
+                loc="best" if last is not axes[0] else "upper center")
     if title is not None:
         fig.suptitle(title)
     return fig

@@ -406,7 +406,8 @@ def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: boo
 
 def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=None,
           progress: bool = True, live_plot: bool = False, verbose: bool = False,
-          from_logits: bool = True, num_threads: int | None = 1) -> History:
+          from_logits: bool = True, num_threads: int | None = 1,
+          log_dir: str | os.PathLike | None = None) -> History:
     """Train ``net`` for ``num_epochs`` epochs, evaluating on ``test_iter`` after each.
 
     Args:
@@ -421,6 +422,10 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
             (``plot.Animator``): redrawn in place in Jupyter, collected silently
             elsewhere. The final figure is stored in ``history.figure``.
         verbose: print one table row per epoch (epoch, losses, accuracies, seconds).
+        log_dir: a folder for TensorBoard: each epoch's losses, accuracies and seconds are
+            written there as scalars (``labkit.monitor``), to watch live with
+            ``tensorboard --logdir`` on its parent folder. Needs the ``tensorboard`` extra;
+            without it an ``ImportError`` says how to install it, before training starts.
 
     Returns:
         A ``History`` with one record per epoch.
@@ -451,6 +456,11 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
     if device is not None:
         _move_net(net, device)
 
+    writer = None
+    if log_dir is not None:  # fails now, not after training, when tensorboard is missing
+        from labkit.monitor import log_epoch, open_summary_writer
+
+        writer = open_summary_writer(log_dir)
     history = History()
     animator = None
     if live_plot:
@@ -474,6 +484,8 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
                     tqdm.write(_table_row(record))
                 if animator is not None:
                     animator.add(epoch, record)
+                if writer is not None:
+                    log_epoch(writer, record)
     except NonFiniteLossError as e:
         e.history = history
         raise
@@ -482,6 +494,8 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
     finally:
         if animator is not None:
             history.figure = animator.close()
+        if writer is not None:
+            writer.close()
     return history
 
 

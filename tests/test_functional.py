@@ -17,6 +17,8 @@ match PyTorch (at ``torch.testing``'s float32 tolerance) wherever PyTorch's are 
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -628,3 +630,259 @@ def test_binary_cross_entropy_half_precision_caps_at_100_like_torch(dtype):
     p = p.clone().requires_grad_(True)
     lf.binary_cross_entropy(p, t).backward()
     assert not torch.isnan(p.grad).any()  # -1/p may overflow float16, as in PyTorch
+
+
+# =========================================================== lab 2: activations, MSE, dropout
+#
+# Reference: F.relu, F.leaky_relu, torch.tanh, F.elu, F.mse_loss (float64, the same RTOL and
+# ATOL as above). dropout is random, so it is checked by its properties: the kept elements
+# are exactly input / (1 - p), the dropped ones 0, the gradient is the same mask / (1 - p),
+# the kept fraction is 1 - p within 5 standard deviations, and eval mode is the identity.
+
+ACTIVATIONS = [
+    pytest.param(lf.relu, F.relu, {}, id="relu"),
+    pytest.param(lf.leaky_relu, F.leaky_relu, {}, id="leaky_relu"),
+    pytest.param(lf.leaky_relu, F.leaky_relu, {"negative_slope": 0.2}, id="leaky_relu-0.2"),
+    pytest.param(lf.tanh, torch.tanh, {}, id="tanh"),
+    pytest.param(lf.elu, F.elu, {}, id="elu"),
+    pytest.param(lf.elu, F.elu, {"alpha": 0.5}, id="elu-0.5"),
+]
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", ACTIVATIONS)
+@given(x=tensors(any_shape, -100, 100))
+def test_activation_matches_torch(ours, theirs, kwargs, x):
+    assert_matches_torch(ours, theirs, [x], **kwargs)
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", ACTIVATIONS)
+def test_activation_at_zero_and_tiny_inputs(ours, theirs, kwargs):
+    # x = 0 (where relu's gradient is a convention: 0 in torch) and tiny |x|, where a tanh
+    # written as (1 - exp(-2x)) / (1 + exp(-2x)) loses most of its digits to cancellation.
+    x = torch.tensor([-1e-300, -1e-12, -1e-8, 0.0, 1e-8, 1e-12, 1e-300, 0.5], dtype=F64)
+    assert_matches_torch(ours, theirs, [x], **kwargs)
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", ACTIVATIONS)
+def test_activation_extremes_float64(ours, theirs, kwargs):
+    x = torch.tensor(EXTREMES + [-700.0, 700.0, 1e300, -1e300], dtype=F64)
+    assert_matches_torch(ours, theirs, [x], **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize("ours, theirs, kwargs", ACTIVATIONS)
+def test_activation_extremes_float32(ours, theirs, kwargs, dtype):
+    # finite values and gradients everywhere (torch's elu gradient at -100 is a subnormal
+    # 3.8e-44 in float32 where labkit's is 0: equal at the float32 tolerance)
+    x = torch.tensor(EXTREMES, dtype=dtype)
+    out, (grad,) = forward_backward(ours, [x], **kwargs)
+    ref_out, (ref_grad,) = forward_backward(theirs, [x], **kwargs)
+    assert_close_where_torch_finite(out, ref_out)
+    assert_close_where_torch_finite(grad, ref_grad)
+
+
+def test_tanh_stays_in_range_and_is_odd():
+    x = torch.tensor([-1e4, -88.0, -20.0, -1.0, 0.0, 1.0, 20.0, 88.0, 1e4])
+    y = lf.tanh(x)
+    assert ((y >= -1) & (y <= 1)).all()
+    torch.testing.assert_close(lf.tanh(-x), -y, rtol=0, atol=1e-7)
+    assert y[0].item() == -1.0 and y[-1].item() == 1.0 and y[4].item() == 0.0
+    # the textbook formula overflows here: inf / inf
+    naive = (torch.exp(x) - torch.exp(-x)) / (torch.exp(x) + torch.exp(-x))
+    assert torch.isnan(naive).any()
+
+
+@given(tensors(any_shape, -1e300, 1e300))
+def test_tanh_and_elu_gradients_are_finite_for_any_input(x):
+    x = x.requires_grad_()
+    for fn in (lf.tanh, lf.elu):
+        (grad,) = torch.autograd.grad(fn(x).sum(), x)
+        assert torch.isfinite(grad).all(), fn.__name__
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", [
+    pytest.param(lf.relu, F.relu, {}, id="relu"),
+    pytest.param(lf.leaky_relu, F.leaky_relu, {"negative_slope": 0.1}, id="leaky_relu"),
+    pytest.param(lf.elu, F.elu, {"alpha": 1.5}, id="elu"),
+])
+def test_activation_inplace(ours, theirs, kwargs):
+    base = torch.randn(4, 5, generator=_gen(7), dtype=F64)
+    results = []
+    for fn in (ours, theirs):
+        leaf = base.clone().requires_grad_()
+        h = leaf * 2  # a non-leaf, as a hidden layer's pre-activation
+        out = fn(h, inplace=True, **kwargs)
+        assert out is h  # overwritten and returned, as torch does
+        (grad,) = torch.autograd.grad(out, leaf, upstream_like(out))
+        results.append((out.detach(), grad))
+    torch.testing.assert_close(results[0], results[1], rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("fn", [lf.relu, lf.leaky_relu, lf.tanh, lf.elu],
+                         ids=["relu", "leaky_relu", "tanh", "elu"])
+def test_gradcheck_activations(fn):
+    x = torch.tensor([-3.0, -0.5, -1e-3, 1e-3, 0.5, 3.0], dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(fn, (x,))
+    assert torch.autograd.gradgradcheck(fn, (x,))  # relu's hand-written backward included
+
+
+def test_relu_nan_and_infinities_like_torch():
+    x = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, -0.0], requires_grad=True)
+    out, (grad,) = forward_backward(lf.relu, [x])
+    ref_out, (ref_grad,) = forward_backward(F.relu, [x])
+    torch.testing.assert_close(out, ref_out, equal_nan=True)
+    # the gradient at nan is a convention: torch passes the upstream gradient, labkit's
+    # sign mask stops it (sign(nan) = 0); both agree everywhere else
+    torch.testing.assert_close(grad[1:], ref_grad[1:])
+    assert grad[0].item() == 0.0
+
+
+# -------------------------------------------------------------------------- mse_loss
+
+
+@given(case=binary_case(-100, 100), reduction=st.sampled_from(REDUCTIONS))
+def test_mse_loss_matches_torch(case, reduction):
+    x, target, _, _ = case
+    assert_matches_torch(lf.mse_loss, F.mse_loss, [x, 50 * target], wrt=(0, 1),
+                         reduction=reduction)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_loss_weighted_matches_torch(reduction):
+    if "weight" not in inspect.signature(F.mse_loss).parameters:
+        pytest.skip("this torch's F.mse_loss has no weight argument (added in torch 2.6)")
+    g = _gen(8)
+    x, target = torch.randn(2, 6, 1, generator=g, dtype=F64)
+    weight = torch.rand(6, 1, generator=g, dtype=F64) + 0.1
+    assert_matches_torch(lf.mse_loss, F.mse_loss, [x, target], wrt=(0, 1),
+                         reduction=reduction, weight=weight)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_loss_extremes(dtype, reduction):
+    x = torch.tensor(EXTREMES, dtype=dtype)
+    target = torch.tensor(EXTREMES[::-1], dtype=dtype)
+    out, grads = forward_backward(lf.mse_loss, [x, target], wrt=(0, 1), reduction=reduction)
+    ref_out, ref_grads = forward_backward(F.mse_loss, [x, target], wrt=(0, 1),
+                                          reduction=reduction)
+    torch.testing.assert_close(out, ref_out)
+    torch.testing.assert_close(grads, ref_grads)
+    assert torch.isfinite(out).all()
+
+
+def test_mse_loss_is_torch_without_d2ls_half():
+    y_hat, y = torch.tensor([[3.0], [1.0]]), torch.tensor([[1.0], [1.0]])
+    assert lf.mse_loss(y_hat, y).item() == 2.0  # ((3 - 1)^2 + 0) / 2
+    assert lf.mse_loss(y_hat, y, reduction="sum").item() == 4.0
+
+
+# --------------------------------------------------------------------------- dropout
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_dropout_scales_survivors_and_keeps_the_mean(p, dtype):
+    x = torch.rand(200, 500, generator=_gen(9), dtype=dtype) + 0.5  # no zeros
+    leaf = x.clone().requires_grad_()
+    out = lf.dropout(leaf, p, training=True, generator=_gen(10))
+    kept = out != 0
+    torch.testing.assert_close(out[kept], (x / (1 - p))[kept], rtol=1e-6 if dtype != F64
+                               else RTOL, atol=0)
+    # the fraction kept is 1 - p: binomial, within 5 standard deviations
+    n = x.numel()
+    sd = (p * (1 - p) / n) ** 0.5
+    assert abs(kept.double().mean().item() - (1 - p)) < 5 * sd
+    # the mean is kept (inverted dropout), and torch's dropout keeps it the same way
+    mean_sd = (x.double().pow(2).mean().item() * p / (1 - p) / n) ** 0.5
+    assert abs(out.double().mean().item() - x.double().mean().item()) < 5 * mean_sd
+    ref = F.dropout(x, p, training=True)
+    assert abs(ref.double().mean().item() - x.double().mean().item()) < 5 * mean_sd
+    # the gradient is the same mask, scaled
+    g = upstream_like(out)
+    (grad,) = torch.autograd.grad(out, leaf, g)
+    torch.testing.assert_close(grad, g * kept / (1 - p), rtol=1e-6 if dtype != F64
+                               else RTOL, atol=0)
+
+
+def test_dropout_eval_mode_and_p_zero_are_the_identity():
+    x = torch.randn(3, 4, dtype=F64, requires_grad=True)
+    assert lf.dropout(x, 0.5, training=False) is x
+    assert torch.equal(lf.dropout(x, 0.0, training=True), x)
+    assert torch.equal(F.dropout(x, 0.5, training=False), x)  # torch does the same
+
+
+def test_dropout_generator_gives_the_same_mask_and_a_new_mask_each_call():
+    x = torch.ones(1000)
+    a = lf.dropout(x, 0.5, generator=_gen(3))
+    b = lf.dropout(x, 0.5, generator=_gen(3))
+    assert torch.equal(a, b)
+    g = _gen(3)
+    assert not torch.equal(lf.dropout(x, 0.5, generator=g), lf.dropout(x, 0.5, generator=g))
+    assert set(a.unique().tolist()) == {0.0, 2.0}
+
+
+def test_dropout_inplace():
+    x = torch.ones(100, 10)
+    out = lf.dropout(x, 0.3, inplace=True, generator=_gen(4))
+    assert out is x
+    assert set(x.unique().tolist()) == {0.0, torch.tensor(1 / 0.7).item()}
+
+
+def test_dropout_extremes_stay_finite():
+    for dtype in (torch.float32, F64):
+        x = torch.tensor(EXTREMES * 50, dtype=dtype, requires_grad=True)
+        out = lf.dropout(x, 0.5, generator=_gen(5))
+        (grad,) = torch.autograd.grad(out.sum(), x)
+        assert torch.isfinite(out).all() and torch.isfinite(grad).all()
+
+
+# ------------------------------------------------------------------ lab 2: bad input
+
+
+BAD_INPUT_LAB2 = [
+    pytest.param(lambda: lf.relu(torch.tensor([1, -2])), TypeError,
+                 r"input must be a floating-point tensor.*int64", id="relu-int"),
+    pytest.param(lambda: lf.relu([1.0]), TypeError, r"input must be a torch.Tensor",
+                 id="relu-list"),
+    pytest.param(lambda: lf.relu(torch.ones(2), inplace="yes"), TypeError,
+                 r"inplace must be True or False, got 'yes'", id="relu-inplace-str"),
+    pytest.param(lambda: lf.tanh(torch.tensor([1, 2])), TypeError,
+                 r"input must be a floating-point tensor", id="tanh-int"),
+    pytest.param(lambda: lf.leaky_relu(torch.ones(2), "0.1"), TypeError,
+                 r"negative_slope must be a number, got '0.1'", id="leaky-slope-str"),
+    pytest.param(lambda: lf.leaky_relu(torch.ones(2), float("nan")), ValueError,
+                 r"negative_slope must be a finite number", id="leaky-slope-nan"),
+    pytest.param(lambda: lf.elu(torch.ones(2), alpha=None), TypeError,
+                 r"alpha must be a number, got None", id="elu-alpha-none"),
+    pytest.param(lambda: lf.elu(torch.tensor([1, 2])), TypeError,
+                 r"input must be a floating-point tensor", id="elu-int"),
+    pytest.param(lambda: lf.mse_loss(torch.zeros(4, 1), torch.zeros(4)), ValueError,
+                 r"target must have the same shape as input.*\(4, 1\).*\(4,\)",
+                 id="mse-N1-vs-N"),
+    pytest.param(lambda: lf.mse_loss(torch.zeros(4), torch.zeros(4), reduction="avg"),
+                 ValueError, r"reduction must be one of.*'avg'", id="mse-reduction"),
+    pytest.param(lambda: lf.mse_loss(torch.zeros(4), torch.zeros(4, dtype=torch.long)),
+                 TypeError, r"target must be a floating-point tensor", id="mse-int-target"),
+    pytest.param(lambda: lf.mse_loss(torch.zeros(4), torch.zeros(4), weight=torch.ones(3)),
+                 ValueError, r"weight must have the shape of input \(4,\), got \(3,\)",
+                 id="mse-weight-shape"),
+    pytest.param(lambda: lf.dropout(torch.ones(3), 1.0), ValueError,
+                 r"p must be a probability in \[0, 1\), got 1.0", id="dropout-p-1"),
+    pytest.param(lambda: lf.dropout(torch.ones(3), -0.1), ValueError,
+                 r"p must be a probability in \[0, 1\), got -0.1", id="dropout-p-negative"),
+    pytest.param(lambda: lf.dropout(torch.ones(3), float("nan")), ValueError,
+                 r"p must be a probability in \[0, 1\), got nan", id="dropout-p-nan"),
+    pytest.param(lambda: lf.dropout(torch.ones(3), "0.5"), TypeError,
+                 r"p must be a probability in \[0, 1\), got '0.5'", id="dropout-p-str"),
+    pytest.param(lambda: lf.dropout(torch.ones(3), 0.5, training=None), TypeError,
+                 r"training must be True or False, got None", id="dropout-training-none"),
+    pytest.param(lambda: lf.dropout(torch.ones(3, dtype=torch.long), 0.5), TypeError,
+                 r"input must be a floating-point tensor", id="dropout-int"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", BAD_INPUT_LAB2)
+def test_lab2_bad_input_raises_a_clear_error(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -187,3 +187,216 @@ def test_integer_features_for_the_logistic_models_get_a_clear_error():
 def test_float64_model_takes_float64_features(float64_default):
     net = SoftmaxRegressionScratch(4, 3, generator=gen())
     assert net(torch.rand(2, 4)).dtype == torch.float64
+
+
+# ==================================================================== lab 2: the MLP
+
+
+MLP_CONFIGS = [
+    pytest.param(dict(num_inputs=12, num_hiddens=(), num_outputs=3), id="no-hidden"),
+    pytest.param(dict(num_inputs=12, num_hiddens=7, num_outputs=3, activation="tanh"),
+                 id="one-tanh"),
+    pytest.param(dict(num_inputs=12, num_hiddens=(9, 5), num_outputs=1,
+                      activation="leaky_relu", init="kaiming"), id="two-leaky-kaiming"),
+    pytest.param(dict(num_inputs=12, num_hiddens=(6, 6, 4), num_outputs=4, activation="elu",
+                      init="xavier"), id="three-elu-xavier"),
+    pytest.param(dict(num_inputs=12, num_hiddens=[8, 3], num_outputs=2, activation="sigmoid",
+                      init=0.01), id="two-sigmoid-normal"),
+    pytest.param(dict(num_inputs=12, num_hiddens=(8,), num_outputs=2, activation="identity"),
+                 id="one-identity"),
+]
+
+
+def _pairs(scratch, twin):
+    """(scratch tensor in nn's layout, nn tensor) for every parameter, in order."""
+    assert len(scratch.parameters()) == len(list(twin.parameters()))
+    return [(p.detach().T if p.dim() == 2 else p.detach(), q.detach())
+            for p, q in zip(scratch.parameters(), twin.parameters())]
+
+
+@pytest.mark.parametrize("kwargs", MLP_CONFIGS)
+def test_mlp_twins_draw_the_same_initial_weights(kwargs):
+    torch.manual_seed(3)
+    scratch = lk.MLPScratch(**kwargs)
+    torch.manual_seed(3)
+    twin = lk.MLP(**kwargs)
+    assert isinstance(twin, nn.Sequential)
+    for p, q in _pairs(scratch, twin):
+        assert torch.equal(p, q)
+    # and with a generator instead of the global seed
+    a = lk.MLPScratch(**kwargs, generator=gen(5))
+    b = lk.MLP(**kwargs, generator=gen(5))
+    assert all(torch.equal(p, q) for p, q in _pairs(a, b))
+    assert not torch.equal(a.W[0], scratch.W[0])
+
+
+@pytest.mark.parametrize("kwargs", MLP_CONFIGS)
+def test_mlp_twins_compute_the_same_forward_and_backward(kwargs, float64_default):
+    scratch = lk.MLPScratch(**kwargs, generator=gen(1))
+    twin = lk.MLP(**kwargs, generator=gen(1))
+    X = torch.randn(16, 12, generator=gen(2)) * 3
+    y = torch.randint(0, kwargs["num_outputs"], (16,), generator=gen(3))
+    out, ref = scratch(X), twin(X)
+    assert out.shape == (16, kwargs["num_outputs"]) and out.dtype == torch.float64
+    torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-12)
+    nn.functional.cross_entropy(out, y).backward()
+    nn.functional.cross_entropy(ref, y).backward()
+    for p, q in zip(scratch.parameters(), twin.parameters()):
+        grad = p.grad.T if p.dim() == 2 else p.grad
+        torch.testing.assert_close(grad, q.grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", MLP_CONFIGS)
+def test_mlp_to_nn_copies_the_weights(kwargs, float64_default):
+    scratch = lk.MLPScratch(**kwargs, generator=gen(7))
+    with torch.no_grad():
+        for p in scratch.parameters():
+            p.add_(0.1)  # not the initial draw any more
+    twin = scratch.to_nn()
+    assert isinstance(twin, lk.MLP) and twin.linears[0].weight.dtype == torch.float64
+    X = torch.randn(5, 12, generator=gen(8))
+    torch.testing.assert_close(twin(X), scratch(X), rtol=1e-10, atol=1e-12)
+    with torch.no_grad():
+        scratch.W[0].add_(1.0)
+    assert not torch.allclose(twin(X), scratch(X))  # a copy, not shared storage
+
+
+def test_mlp_structure_shapes_and_layout():
+    net = lk.MLPScratch(generator=gen())  # 784-256-10, ReLU: the lab's default
+    assert [tuple(p.shape) for p in net.parameters()] == [(784, 256), (256,), (256, 10), (10,)]
+    assert all(p.is_leaf and p.requires_grad for p in net.parameters())
+    assert net.W[0].stride() == (1, 784)  # nn.Linear's layout, fast products
+    assert net(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+    twin = lk.MLP()
+    kinds = [type(m) for m in twin]
+    assert kinds == [nn.Flatten, nn.Linear, nn.ReLU, nn.Linear]
+    assert twin(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+    deep = lk.MLP(20, (8, 8), 1, "tanh", dropout=(0.1, 0.3))
+    assert [type(m) for m in deep] == [nn.Flatten, nn.Linear, nn.Tanh, nn.Dropout, nn.Linear,
+                                       nn.Tanh, nn.Dropout, nn.Linear]
+    assert [m.p for m in deep if isinstance(m, nn.Dropout)] == [0.1, 0.3]
+    assert len(deep.linears) == 3
+    assert "num_hiddens=(8, 8)" in repr(deep) and "dropout=(0.1, 0.3)" in repr(deep)
+    assert repr(lk.MLPScratch(4, 3, 2)) == (
+        "MLPScratch(num_inputs=4, num_hiddens=(3,), num_outputs=2, activation='relu')")
+
+
+def test_mlp_initialisations():
+    big = dict(num_inputs=400, num_hiddens=(300,), num_outputs=200)
+    default = lk.MLPScratch(**big, generator=gen())
+    bound = 1 / 400 ** 0.5  # nn.Linear: uniform in +-1/sqrt(fan_in), bias too
+    assert default.W[0].abs().max() <= bound and default.W[0].abs().max() > 0.99 * bound
+    assert default.b[0].abs().max() <= bound and default.b[0].abs().max() > 0.9 * bound
+    xavier = lk.MLPScratch(**big, init="xavier", generator=gen())
+    a = (6 / (400 + 300)) ** 0.5
+    assert xavier.W[0].abs().max() <= a and xavier.W[0].abs().max() > 0.99 * a
+    assert torch.equal(xavier.b[0], torch.zeros(300))
+    kaiming = lk.MLPScratch(**big, init="kaiming", generator=gen())
+    assert abs(kaiming.W[0].std().item() / (2 / 400) ** 0.5 - 1) < 0.02
+    normal = lk.MLPScratch(**big, init=0.01, generator=gen())
+    assert abs(normal.W[1].std().item() / 0.01 - 1) < 0.02
+    assert torch.equal(normal.b[1], torch.zeros(200))
+
+
+def test_mlp_dropout_only_in_training_mode():
+    net = lk.MLPScratch(50, (400,), 3, dropout=0.5, generator=gen())
+    twin = net.to_nn()
+    X = torch.randn(8, 50, generator=gen(1))
+    net.eval()
+    twin.eval()
+    torch.testing.assert_close(net(X), twin(X))
+    torch.testing.assert_close(net(X), net(X))  # deterministic in eval mode
+    net.train()
+    assert not torch.allclose(net(X), net(X))  # a new mask each call
+    # a deep net with dropout still computes the eval-mode output on average
+    torch.manual_seed(0)
+    mean = torch.stack([net(X) for _ in range(400)]).mean(0)
+    net.eval()
+    hidden_eval = net(X)
+    assert (mean - hidden_eval).abs().max() < 0.1 * hidden_eval.abs().max() + 0.05
+
+
+def test_mlp_without_activation_is_a_linear_map(float64_default):
+    # why activations matter: with "identity" the whole network is X @ W_total + b_total
+    net = lk.MLPScratch(6, (5, 4), 3, "identity", generator=gen())
+    W_total = net.W[0] @ net.W[1] @ net.W[2]
+    b_total = (net.b[0] @ net.W[1] + net.b[1]) @ net.W[2] + net.b[2]
+    X = torch.randn(10, 6, generator=gen(1))
+    torch.testing.assert_close(net(X), X @ W_total + b_total)
+
+
+def test_mlp_custom_activation_function():
+    net = lk.MLPScratch(4, (3,), 2, activation=torch.sin, generator=gen())
+    X = torch.randn(2, 4)
+    expected = torch.sin(X @ net.W[0] + net.b[0]) @ net.W[1] + net.b[1]
+    torch.testing.assert_close(net(X), expected)
+    assert "activation='sin'" in repr(net)
+    with pytest.raises(ValueError, match=r"to_nn needs a named activation"):
+        net.to_nn()
+
+
+def test_mlp_trains_with_labkit_and_torch_optimizers_identically(float64_default):
+    # the same start and the same batches: the two loss trajectories are the same
+    X = torch.randn(64, 10, generator=gen(1))
+    y = (X[:, 0] * X[:, 1] > 0).long()  # not linearly separable: needs the hidden layer
+    scratch = lk.MLPScratch(10, (16,), 2, generator=gen(2))
+    twin = scratch.to_nn()
+    opt_s = lk.Adam(scratch.parameters(), lr=0.01)
+    opt_t = torch.optim.Adam(twin.parameters(), lr=0.01)
+    for _ in range(30):
+        for net, opt in [(scratch, opt_s), (twin, opt_t)]:
+            opt.zero_grad()
+            lk.cross_entropy(net(X), y).backward()
+            opt.step()
+    torch.testing.assert_close(scratch(X), twin(X), rtol=1e-9, atol=1e-10)
+    assert lk.accuracy(scratch(X), y) > 48  # above chance (32 of 64)
+
+
+BAD_MLP = [
+    pytest.param(dict(num_hiddens="256"), TypeError, r"num_hiddens must be a sequence",
+                 id="hiddens-str"),
+    pytest.param(dict(num_hiddens=(256, 0)), ValueError,
+                 r"num_hiddens\[1\] must be a positive integer, got 0", id="hiddens-zero"),
+    pytest.param(dict(num_hiddens=(2.5,)), TypeError, r"num_hiddens\[0\] must be a positive",
+                 id="hiddens-float"),
+    pytest.param(dict(num_inputs=0), ValueError, r"num_inputs must be a positive integer",
+                 id="inputs-zero"),
+    pytest.param(dict(activation="relu6"), ValueError,
+                 r"activation must be one of \('relu', .*got 'relu6'", id="activation-name"),
+    pytest.param(dict(dropout=1.0), ValueError, r"dropout\[0\] must be a probability in "
+                 r"\[0, 1\), got 1.0", id="dropout-1"),
+    pytest.param(dict(num_hiddens=(4, 4), dropout=(0.1,)), ValueError,
+                 r"dropout must give one probability per hidden layer \(2\), got 1",
+                 id="dropout-count"),
+    pytest.param(dict(dropout="0.5"), TypeError, r"dropout must be a probability",
+                 id="dropout-str"),
+    pytest.param(dict(init="he"), ValueError, r"init must be one of \('default', 'xavier', "
+                 r"'kaiming'\) or a standard deviation > 0, got 'he'", id="init-name"),
+    pytest.param(dict(init=-0.01), ValueError, r"init as a standard deviation must be > 0",
+                 id="init-negative"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, match", BAD_MLP)
+@pytest.mark.parametrize("cls", ["MLPScratch", "MLP"])
+def test_mlp_bad_arguments(cls, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        getattr(lk, cls)(**kwargs)
+
+
+def test_mlp_bad_input_shape_and_nn_activation_callable():
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 784\).*got shape \(2, 5\)"):
+        lk.MLPScratch()(torch.randn(2, 5))
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 784\)"):
+        lk.MLP()(torch.randn(2, 5))
+    with pytest.raises(TypeError, match=r"activation must be one of .*got <built-in"):
+        lk.MLP(activation=torch.relu)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_mlp_scratch_to_cuda():
+    net = lk.MLPScratch(4, (3,), 2, generator=gen())
+    net.to("cuda")
+    assert all(p.device.type == "cuda" for p in net.parameters())
+    assert net(torch.randn(2, 4, device="cuda")).device.type == "cuda"
+    assert net.to_nn().linears[0].weight.device.type == "cuda"

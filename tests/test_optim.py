@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from labkit.optim import SGD, sgd
+from labkit.optim import SGD, Adam, RMSprop, sgd
 
 F64 = torch.float64
 ATOL = 1e-12
@@ -274,3 +274,174 @@ def test_a_non_leaf_parameter_is_never_silently_skipped():
         SGD([w], lr=0.1)
     with pytest.raises(ValueError, match="can't optimize a non-leaf"):  # torch agrees
         torch.optim.SGD([w], lr=0.1)
+
+
+# ============================================== lab 2: RMSprop and Adam vs torch.optim
+#
+# Same reference and tolerance as SGD: the same float64 parameters and minibatches, the
+# parameters agree within ATOL = 1e-12 after every one of MANY_STEPS steps. Adam's and
+# RMSprop's updates are ~lr in size whatever the gradient, so 40 steps move the parameters
+# visibly while the rounding differences (torch uses lerp/addcdiv, labkit the spelled-out
+# formulas) stay ~1e-15.
+
+MANY_STEPS = 40
+
+ADAPTIVE = [
+    pytest.param(RMSprop, torch.optim.RMSprop, {}, id="RMSprop-defaults"),
+    pytest.param(RMSprop, torch.optim.RMSprop, dict(lr=0.05, weight_decay=0.1),
+                 id="RMSprop-weight_decay"),
+    pytest.param(RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.9),
+                 id="RMSprop-momentum"),
+    pytest.param(RMSprop, torch.optim.RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-6,
+                                                    momentum=0.5, centered=True,
+                                                    weight_decay=0.01),
+                 id="RMSprop-centered-all"),
+    pytest.param(Adam, torch.optim.Adam, {}, id="Adam-defaults"),
+    pytest.param(Adam, torch.optim.Adam, dict(lr=0.05, weight_decay=0.1),
+                 id="Adam-weight_decay"),
+    pytest.param(Adam, torch.optim.Adam, dict(lr=0.02, betas=(0.5, 0.9), eps=1e-6),
+                 id="Adam-betas-eps"),
+    pytest.param(Adam, torch.optim.Adam, dict(lr=0.02, amsgrad=True, weight_decay=0.01),
+                 id="Adam-amsgrad"),
+]
+
+
+@pytest.mark.parametrize("ours_cls, torch_cls, kwargs", ADAPTIVE)
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_adaptive_optimizer_matches_torch_step_by_step(ours_cls, torch_cls, kwargs,
+                                                       set_to_none):
+    X, y, w, b = make_regression(num_examples=24)
+    unused = torch.ones(2, dtype=F64)  # never gets a gradient: must be left alone
+    ours, theirs = leaf_copies(w, b, unused), leaf_copies(w, b, unused)
+    opt, ref = ours_cls(ours, **kwargs), torch_cls(theirs, **kwargs)
+    start = [p.detach().clone() for p in ours]
+    for step in range(MANY_STEPS):
+        batch = slice(4 * (step % 6), 4 * (step % 6) + 4)  # a different minibatch each step
+        for params, o in [(ours, opt), (theirs, ref)]:
+            o.zero_grad(set_to_none=set_to_none)
+            squared_loss(X[batch], y[batch], params[0], params[1]).backward()
+            o.step()
+        assert_same_params(ours, theirs, step)
+    assert (ours[0] - start[0]).abs().max() > 5 * kwargs.get("lr", 1e-3)  # it did move
+    assert torch.equal(ours[2].detach(), start[2]) and opt.state[2] == {}
+
+
+@pytest.mark.parametrize("ours_cls, torch_cls, kwargs", ADAPTIVE[:1] + ADAPTIVE[4:5])
+def test_adaptive_optimizer_matches_torch_on_an_mlp_with_lr_change(ours_cls, torch_cls,
+                                                                   kwargs):
+    # many parameter shapes (matrices, vectors), a parameter generator, a schedule by hand
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(),
+                              torch.nn.Linear(5, 1)).double()
+    ref_net = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(),
+                                  torch.nn.Linear(5, 1)).double()
+    ref_net.load_state_dict(net.state_dict())
+    X, y, _, _ = make_regression(num_examples=16)
+    opt, ref = ours_cls(net.parameters(), **kwargs), torch_cls(ref_net.parameters(), **kwargs)
+    for step in range(20):
+        if step == 10:
+            opt.lr = ref.param_groups[0]["lr"] = opt.lr / 10
+        for model, o in [(net, opt), (ref_net, ref)]:
+            o.zero_grad()
+            ((model(X).squeeze(1) - y) ** 2).mean().backward()
+            o.step()
+        assert_same_params(list(net.parameters()), list(ref_net.parameters()), step)
+
+
+@pytest.mark.parametrize("opt_cls, kwargs", [
+    pytest.param(SGD, dict(lr=0.05), id="SGD"),
+    pytest.param(SGD, dict(lr=0.05, momentum=0.9), id="SGD-momentum"),
+    pytest.param(RMSprop, dict(lr=0.01, momentum=0.5), id="RMSprop"),
+    pytest.param(Adam, dict(lr=0.02), id="Adam"),
+])
+def test_l2_penalty_in_the_loss_equals_weight_decay(opt_cls, kwargs):
+    # Adding (lambda / 2) * ||p||^2 to the loss adds lambda * p to the gradient: exactly
+    # what weight_decay=lambda does in the update (for SGD, RMSprop and Adam; AdamW's
+    # decoupled decay is a different thing).
+    lam = 0.3
+    X, y, w, b = make_regression()
+    decayed, penalized = leaf_copies(w, b), leaf_copies(w, b)
+    opt_decay = opt_cls(decayed, weight_decay=lam, **kwargs)
+    opt_penalty = opt_cls(penalized, **kwargs)
+    plain = leaf_copies(w, b)
+    opt_plain = opt_cls(plain, **kwargs)
+    for step in range(MANY_STEPS):
+        batch = slice(4 * (step % 3), 4 * (step % 3) + 4)
+        opt_decay.zero_grad()
+        squared_loss(X[batch], y[batch], *decayed).backward()
+        opt_decay.step()
+        opt_penalty.zero_grad()
+        penalty = lam / 2 * sum((p ** 2).sum() for p in penalized)
+        (squared_loss(X[batch], y[batch], *penalized) + penalty).backward()
+        opt_penalty.step()
+        opt_plain.zero_grad()
+        squared_loss(X[batch], y[batch], *plain).backward()
+        opt_plain.step()
+        assert_same_params(decayed, penalized, step)
+    # and the penalty did something: the weights are smaller than without it
+    assert penalized[0].norm() < plain[0].norm() - 0.01
+
+
+def test_adam_first_step_is_lr_times_the_sign_of_the_gradient():
+    # bias correction: m_hat = g and v_hat = g^2 at t = 1, so the step is lr * g / |g|
+    p = torch.tensor([2.0, -3.0, 0.5], dtype=F64, requires_grad=True)
+    opt = Adam([p], lr=0.1, eps=0.0)
+    p.grad = torch.tensor([1e-4, -5.0, 300.0], dtype=F64)
+    opt.step()
+    torch.testing.assert_close(p.detach(), torch.tensor([1.9, -2.9, 0.4], dtype=F64),
+                               rtol=0, atol=1e-15)
+    assert opt.state[0]["step"] == 1
+
+
+def test_optimizers_zero_grad_and_repr():
+    p = torch.zeros(2, requires_grad=True)
+    for opt in (Adam([p]), RMSprop([p], momentum=0.9)):
+        p.grad = torch.ones(2)
+        opt.zero_grad(set_to_none=False)
+        assert torch.equal(p.grad, torch.zeros(2))
+        opt.zero_grad()
+        assert p.grad is None
+    assert repr(Adam([p])) == ("Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, "
+                               "weight_decay=0.0, amsgrad=False, params=1)")
+    assert repr(RMSprop([p])).startswith("RMSprop(lr=0.01, alpha=0.99, eps=1e-08")
+
+
+BAD_ADAPTIVE_ARGS = [
+    pytest.param(Adam, dict(lr=0.0), ValueError, r"lr must be a positive number, got 0",
+                 id="adam-lr-0"),
+    pytest.param(Adam, dict(betas=(0.9, 1.0)), ValueError,
+                 r"betas\[1\] must be a number in \[0, 1\), got 1.0", id="adam-beta2-1"),
+    pytest.param(Adam, dict(betas=(-0.1, 0.9)), ValueError, r"betas\[0\] must be a number",
+                 id="adam-beta1-negative"),
+    pytest.param(Adam, dict(betas=0.9), TypeError, r"betas must be a pair \(beta1, beta2\)",
+                 id="adam-betas-number"),
+    pytest.param(Adam, dict(eps=-1e-8), ValueError, r"eps must be a number >= 0",
+                 id="adam-eps-negative"),
+    pytest.param(Adam, dict(weight_decay=-0.1), ValueError,
+                 r"weight_decay must be a number >= 0", id="adam-wd-negative"),
+    pytest.param(Adam, dict(amsgrad=1), TypeError, r"amsgrad must be True or False",
+                 id="adam-amsgrad-int"),
+    pytest.param(RMSprop, dict(lr=-0.01), ValueError, r"lr must be a positive number",
+                 id="rmsprop-lr-negative"),
+    pytest.param(RMSprop, dict(alpha=1.0), ValueError,
+                 r"alpha must be a number in \[0, 1\), got 1.0", id="rmsprop-alpha-1"),
+    pytest.param(RMSprop, dict(alpha="0.9"), TypeError, r"alpha must be a number",
+                 id="rmsprop-alpha-str"),
+    pytest.param(RMSprop, dict(momentum=-0.9), ValueError, r"momentum must be a number >= 0",
+                 id="rmsprop-momentum-negative"),
+    pytest.param(RMSprop, dict(centered="yes"), TypeError, r"centered must be True or False",
+                 id="rmsprop-centered-str"),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, error, match", BAD_ADAPTIVE_ARGS)
+def test_adaptive_bad_hyperparameters(cls, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        cls(_params(), **kwargs)
+
+
+@pytest.mark.parametrize("make_params, error, match", BAD_PARAMS)
+@pytest.mark.parametrize("cls", [Adam, RMSprop])
+def test_adaptive_bad_params(cls, make_params, error, match):
+    with pytest.raises(error, match=match):
+        cls(make_params())

@@ -248,3 +248,56 @@ def test_confusion_matrix_plot_normalized():
         plot_confusion_matrix(cm, class_names=["a"])
     with pytest.raises(ValueError, match="cm must be a square"):
         plot_confusion_matrix(torch.zeros(2, 3))
+
+
+# ---------------------------------------------------------------- several runs
+
+
+def test_plot_histories_dict_one_color_per_run(no_display):
+    runs = {"relu": make_history(), "tanh": make_history(), "no test": make_history(False)}
+    fig = lkplot.plot_histories(runs, title="activations", test_label="validation")
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    ax_loss, ax_acc = fig.axes
+    assert ax_loss.get_title() == "loss" and ax_acc.get_title() == "accuracy"
+    labels = [line.get_label() for line in ax_loss.lines]
+    assert labels == ["relu (train)", "relu (validation)", "tanh (train)",
+                      "tanh (validation)", "no test (train)"]
+    colors = [line.get_color() for line in ax_loss.lines]
+    assert colors[0] == colors[1] != colors[2] == colors[3] != colors[4]
+    styles = [line.get_linestyle() for line in ax_acc.lines]
+    assert styles == ["-", "--", "-", "--", "-"]
+    assert list(ax_acc.lines[1].get_ydata()) == pytest.approx([0.55, 0.65, 0.75, 0.85])
+    run_legend = [t.get_text() for t in ax_loss.get_legend().get_texts()]
+    assert run_legend == ["relu", "tanh", "no test"]
+    assert [t.get_text() for t in ax_acc.get_legend().get_texts()] == ["train", "validation"]
+    assert fig._suptitle.get_text() == "activations"
+    assert renders(fig)
+
+
+def test_plot_histories_list_labels_regression_and_log_scale():
+    hs = [make_history(), make_history()]
+    fig = lkplot.plot_histories(hs, accuracy=False, logy=True)
+    assert len(fig.axes) == 1
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log"
+    assert [line.get_label() for line in ax.lines][::2] == ["run 1 (train)", "run 2 (train)"]
+    fig = lkplot.plot_histories(hs, ["lr=0.1", "lr=0.01"], accuracy=False)
+    assert fig.axes[0].lines[2].get_label() == "lr=0.01 (train)"
+    assert renders(fig)
+    fig = lkplot.plot_histories([make_history().to_dict()], ["dict"])
+    assert fig.axes[0].lines[0].get_label() == "dict (train)"
+
+
+@pytest.mark.parametrize("args, kwargs, error, match", [
+    (({},), {}, ValueError, r"histories is empty"),
+    ((3,), {}, TypeError, r"histories must be a dict \{label: History\} or a list"),
+    (([make_history()], ["a", "b"]), {}, ValueError,
+     r"labels must give one label per history \(1\)"),
+    (({"a": make_history()}, ["a"]), {}, ValueError, r"labels must be None when histories "
+                                                     r"is a dict"),
+    (([3],), {}, TypeError, r"history must be a History"),
+    (([make_history()],), {"test_label": 1}, TypeError, r"test_label must be a string"),
+])
+def test_plot_histories_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        lkplot.plot_histories(*args, **kwargs)

@@ -3,7 +3,13 @@
 import pytest
 import torch
 
-from labkit.data.synthetic import data_iter, make_gaussian_clusters, make_logistic_data
+from labkit.data.synthetic import (
+    data_iter,
+    make_binary_data,
+    make_gaussian_clusters,
+    make_logistic_data,
+    make_regression_data,
+)
 
 
 def test_logistic_data_shapes_dtypes_and_determinism():
@@ -117,3 +123,78 @@ def test_a_bad_seed_is_a_clear_error(make, seed, error):
 def test_data_iter_refuses_0d_tensors(X, y, match):
     with pytest.raises(ValueError, match=match):
         data_iter(2, X, y)
+
+
+# ------------------------------------------------------------------ lab 2's two sets
+
+
+def test_regression_data_shapes_determinism_and_the_true_model():
+    X_train, y_train, X_test, y_test = make_regression_data()
+    assert X_train.shape == (7000, 500) and y_train.shape == (7000, 1)
+    assert X_test.shape == (3000, 500) and y_test.shape == (3000, 1)
+    assert all(t.dtype == torch.float32 for t in (X_train, y_train, X_test, y_test))
+    again = make_regression_data()
+    assert all(torch.equal(a, b) for a, b in zip(again, (X_train, y_train, X_test, y_test)))
+    assert not torch.equal(make_regression_data(seed=1)[0], X_train)
+    assert not torch.equal(X_train[:3000], X_test)  # the test split is new data
+    # y = 0.028 + 0.0056 * sum_i x_i + N(0, 0.01^2): the residual of the true model is the
+    # noise (std 0.01 within 3%), and least squares recovers the weights
+    for X, y in ((X_train, y_train), (X_test, y_test)):
+        residual = y.squeeze(1) - (0.028 + 0.0056 * X.double().sum(1)).float()
+        assert abs(residual.std().item() / 0.01 - 1) < 0.03
+        assert abs(residual.mean().item()) < 0.001
+    A = torch.cat([X_train.double(), torch.ones(7000, 1, dtype=torch.float64)], 1)
+    coef = torch.linalg.lstsq(A, y_train.double()).solution.squeeze(1)
+    assert (coef[:500] - 0.0056).abs().max() < 0.001
+    assert abs(coef[500].item() - 0.028) < 0.001
+    assert abs(X_train.mean().item()) < 0.01 and abs(X_train.std().item() - 1) < 0.01
+
+
+def test_regression_data_options():
+    X, y, Xt, yt = make_regression_data(50, 20, num_inputs=3, true_w=[1.0, -2.0, 0.5],
+                                        true_b=3.0, noise=0.0, seed=2)
+    assert X.shape == (50, 3) and Xt.shape == (20, 3)
+    expected = X.double() @ torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64) + 3.0
+    torch.testing.assert_close(y.squeeze(1), expected.float())
+    with pytest.raises(ValueError, match=r"true_w must be one number or num_inputs=3 weights, "
+                                         r"got 2 weights"):
+        make_regression_data(10, 10, num_inputs=3, true_w=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"num_train must be a positive integer, got 0"):
+        make_regression_data(0)
+    with pytest.raises(ValueError, match=r"noise must be a number >= 0"):
+        make_regression_data(noise=-1.0)
+
+
+def test_binary_data_classes_means_and_balance():
+    X_train, y_train, X_test, y_test = make_binary_data()
+    assert X_train.shape == (7000, 200) and y_train.shape == (7000, 1)
+    assert X_test.shape == (3000, 200) and y_test.shape == (3000, 1)
+    assert set(y_train.unique().tolist()) == {0.0, 1.0}
+    assert y_train.sum().item() == 3500 and y_test.sum().item() == 1500  # balanced
+    assert not torch.equal(y_train[:20], torch.tensor([0.0, 1.0] * 10).unsqueeze(1))  # mixed
+    again = make_binary_data()
+    assert torch.equal(again[0], X_train) and torch.equal(again[3], y_test)
+    ones, zeros = X_train[y_train.squeeze(1) == 1], X_train[y_train.squeeze(1) == 0]
+    # opposite means (+-0.1 on every feature), the same variance (1)
+    assert abs(ones.mean().item() - 0.1) < 0.005 and abs(zeros.mean().item() + 0.1) < 0.005
+    assert abs(ones.std(0).mean().item() - 1) < 0.01 and abs(zeros.std(0).mean().item() - 1) < 0.01
+    # the Bayes rule sum(x) > 0 is right Phi(0.1 * sqrt(200)) = 92.1% of the time
+    bayes = ((X_test.sum(1) > 0).float() == y_test.squeeze(1)).float().mean().item()
+    assert 0.90 < bayes < 0.94
+
+
+def test_binary_data_options():
+    X, y, Xt, yt = make_binary_data(11, 4, num_inputs=3, mean=2.0, std=0.5, seed=1)
+    assert X.shape == (11, 3) and y.sum().item() == 5 and yt.sum().item() == 2
+    assert ((X.mean(1) > 0).float() == y.squeeze(1)).all()  # 4 std apart: separable here
+    with pytest.raises(ValueError, match=r"mean must be a positive number, got -1"):
+        make_binary_data(mean=-1)
+    with pytest.raises(ValueError, match=r"std must be a positive number, got 0"):
+        make_binary_data(std=0)
+    with pytest.raises(TypeError, match=r"num_inputs must be a positive integer"):
+        make_binary_data(num_inputs=2.5)
+    for make in (make_binary_data, make_regression_data):
+        with pytest.raises(ValueError, match=r"seed must be an integer from 0 to 2\*\*63 - 1"):
+            make(seed=-1)
+        with pytest.raises(TypeError, match=r"seed must be an integer"):
+            make(seed="1")

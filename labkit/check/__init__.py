@@ -22,14 +22,19 @@ Layout (mirrors labkit's): ``_core`` holds the machinery; one module per topic h
 checkers: ``functional`` (sigmoid, softmax, log_softmax, the losses), ``data``
 (make_logistic_data, data_iter), ``models`` (logistic_regression, softmax_regression),
 ``optim`` (sgd), ``metrics`` (accuracy, evaluate_accuracy) and ``train`` (train_epoch).
-A new checker (lab 2's relu, dropout, Adam, ...) defines ``build()``, which creates a
+Lab 2 adds ``activations`` (relu, leaky_relu, tanh, elu), ``mlp`` (mse_loss, mlp,
+mlp_loss_and_grads: the forward and the hand-written backward pass), ``regularization``
+(dropout), ``adaptive`` (sgd_momentum, rmsprop, adam) and ``selection`` (kfold_indices).
+A new checker defines ``build()``, which creates a
 ``_core.Checker`` (the name, the signature the notebook states, the functions the student
 must not use) and runs its checks with ``Checker.run`` (each check raises
 ``Fail(problem, fix)``), then calls ``run_checker(build)``, which protects the caller's state
 and reports. It goes in the module of its topic (or a new one), is exported here, and its
-known bugs go in ``tests/known_bugs.py``.
+known bugs go in ``tests/known_bugs.py`` (lab 1) or ``tests/known_bugs_lab2.py``.
 """
 
+from labkit.check.activations import elu, leaky_relu, relu, tanh
+from labkit.check.adaptive import adam, rmsprop, sgd_momentum
 from labkit.check.data import data_iter, make_logistic_data
 from labkit.check.functional import (
     binary_cross_entropy,
@@ -40,8 +45,11 @@ from labkit.check.functional import (
     softmax,
 )
 from labkit.check.metrics import accuracy, evaluate_accuracy
+from labkit.check.mlp import mlp, mlp_loss_and_grads, mse_loss
 from labkit.check.models import logistic_regression, softmax_regression
 from labkit.check.optim import sgd
+from labkit.check.regularization import dropout
+from labkit.check.selection import kfold_indices
 from labkit.check.train import train_epoch
 
 __all__ = [
@@ -61,4 +69,18 @@ __all__ = [
     "softmax_regression",
     "cross_entropy",
     "evaluate_accuracy",
+    # lab 2, notebook 06
+    "relu",
+    "leaky_relu",
+    "tanh",
+    "elu",
+    "mse_loss",
+    "mlp",
+    "mlp_loss_and_grads",
+    # lab 2, notebook 08
+    "dropout",
+    "sgd_momentum",
+    "rmsprop",
+    "adam",
+    "kfold_indices",
 ]

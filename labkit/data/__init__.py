@@ -4,7 +4,8 @@ stand-in, an IDX reader, and fast in-memory batches.
 Modules (each imports nothing above ``labkit._checks``):
 
 - ``synthetic``: ``make_logistic_data``, ``make_gaussian_clusters``, ``data_iter``
-  (``02_logistic_regression_scratch``).
+  (``02_logistic_regression_scratch``); lab 2's ``make_regression_data`` and
+  ``make_binary_data`` (``06_mlp_scratch``).
 - ``idx``: ``read_idx`` / ``write_idx`` with integrity checks.
 - ``standin``: the procedurally drawn offline stand-in for Fashion-MNIST.
 - ``fashion_mnist``: ``load_fashion_mnist`` (real, stand-in or auto), ``text_labels``.
@@ -28,7 +29,13 @@ from labkit.data.fashion_mnist import (
 from labkit.data.idx import IDXError, read_idx, write_idx
 from labkit.data.loader import InMemoryLoader, load_data_fashion_mnist, torchvision_datasets
 from labkit.data.standin import generate_standin, write_standin
-from labkit.data.synthetic import data_iter, make_gaussian_clusters, make_logistic_data
+from labkit.data.synthetic import (
+    data_iter,
+    make_binary_data,
+    make_gaussian_clusters,
+    make_logistic_data,
+    make_regression_data,
+)
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
@@ -47,6 +54,8 @@ __all__ = [
     "load_fashion_mnist",
     "make_gaussian_clusters",
     "make_logistic_data",
+    "make_binary_data",
+    "make_regression_data",
     "read_idx",
     "text_labels",
     "torchvision_datasets",

@@ -1,11 +1,19 @@
-"""The seeds' synthetic binary-classification sets and their minibatch iterator.
+"""The seeds' synthetic sets and their minibatch iterator.
 
-Introduced in ``02_logistic_regression_scratch`` (and reused in ``03_logistic_regression_nn``).
+Introduced in ``02_logistic_regression_scratch`` (and reused in ``03_logistic_regression_nn``);
+lab 2's two sets in ``06_mlp_scratch``.
 
 - ``make_logistic_data``: uniform features labelled by a noisy logistic model
   ``sigmoid(X @ true_w + true_b)`` (seed 000's set, with its bias sign corrected).
 - ``make_gaussian_clusters``: two Gaussian clouds, one per class (seed 001's set).
 - ``data_iter``: the seeds' minibatch generator, in random order, last partial batch kept.
+- ``make_regression_data``: lab 2's regression set, ``y = 0.028 + sum_i 0.0056 x_i + noise``
+  with 500 features, 7,000 training and 3,000 test examples.
+- ``make_binary_data``: lab 2's binary set, two classes of 200 normal features with opposite
+  means and the same variance, 7,000 / 3,000 examples.
+
+Choose models on a validation split of the training set (``lk.train_val_split``,
+``lk.kfold_indices`` in ``labkit.selection``), never on the test set.
 """
 
 from __future__ import annotations
@@ -24,7 +32,13 @@ from labkit._checks import (
     describe,
 )
 
-__all__ = ["make_logistic_data", "make_gaussian_clusters", "data_iter"]
+__all__ = [
+    "make_logistic_data",
+    "make_gaussian_clusters",
+    "data_iter",
+    "make_regression_data",
+    "make_binary_data",
+]
 
 
 def make_logistic_data(num_examples: int, true_w: Sequence[float] = (1.9, -3.1),
@@ -124,3 +138,104 @@ def _batches(batch_size, X, y, generator):
     for i in range(0, num_examples, batch_size):
         j = indices[i:i + batch_size]  # the last slice may be shorter
         yield X[j], y[j]
+
+
+# ------------------------------------------------------------------ lab 2's two sets
+
+
+def _check_sizes(num_train, num_test) -> tuple[int, int]:
+    num_train = check_positive_int(num_train, "num_train")
+    num_test = check_positive_int(num_test, "num_test")
+    return num_train, num_test
+
+
+def make_regression_data(num_train: int = 7000, num_test: int = 3000, num_inputs: int = 500,
+                         true_w: float | Sequence[float] = 0.0056, true_b: float = 0.028,
+                         noise: float = 0.01, seed: int = 0
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lab 2's high-dimensional linear regression set.
+
+    ``X ~ N(0, 1)`` with ``num_inputs`` features and
+    ``y = true_b + sum_i true_w[i] * x_i + eps``, ``eps ~ N(0, noise^2)``: with the defaults
+    ``y = 0.028 + 0.0056 * sum_i x_i + eps``. The signal's standard deviation is
+    ``0.0056 * sqrt(500) = 0.125``, so a perfect model reaches a mean squared error of
+    ``noise^2 = 1e-4`` (``F.mse_loss``), predicting the mean ``0.028`` gives about
+    ``0.0157``, and 500 weights fitted on 7,000 examples leave room to overfit.
+
+    Train and test examples are drawn independently from the same distribution (test
+    after train, from the same generator).
+
+    Args:
+        num_train, num_test: examples in each split (7,000 and 3,000).
+        num_inputs: ``D``, the number of features (500).
+        true_w: one weight for every feature (0.0056), or ``D`` weights.
+        true_b: the bias (0.028).
+        noise: the standard deviation of the noise, >= 0 (0.01).
+        seed: seeds a private generator; the same seed gives the same data.
+
+    Returns:
+        ``X_train`` float32 ``(num_train, D)``, ``y_train`` float32 ``(num_train, 1)``,
+        ``X_test``, ``y_test`` likewise. ``y`` is a column, the shape of a one-output
+        network's prediction, so ``mse_loss(net(X), y)`` needs no reshape.
+    """
+    num_train, num_test = _check_sizes(num_train, num_test)
+    num_inputs = check_positive_int(num_inputs, "num_inputs")
+    check_non_negative(noise, "noise")
+    w = torch.as_tensor(true_w, dtype=torch.float64)
+    if w.dim() == 0:
+        w = w.expand(num_inputs)
+    if w.shape != (num_inputs,):
+        raise ValueError(
+            f"true_w must be one number or num_inputs={num_inputs} weights, got "
+            f"{w.numel()} weights"
+        )
+    g = torch.Generator().manual_seed(check_seed(seed))
+    num = num_train + num_test
+    X = torch.randn(num, num_inputs, generator=g, dtype=torch.float64)  # (N, D)
+    y = X @ w + true_b + noise * torch.randn(num, generator=g, dtype=torch.float64)  # (N,)
+    X, y = X.to(torch.float32), y.to(torch.float32).unsqueeze(1)  # y: (N, 1)
+    return X[:num_train], y[:num_train], X[num_train:], y[num_train:]
+
+
+def make_binary_data(num_train: int = 7000, num_test: int = 3000, num_inputs: int = 200,
+                     mean: float = 0.1, std: float = 1.0, seed: int = 0
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lab 2's binary classification set: two classes with opposite means, same variance.
+
+    Class 1: every feature ``~ N(+mean, std^2)``; class 0: ``~ N(-mean, std^2)``, all
+    independent. Each split holds the two classes in equal numbers (one more of class 0
+    when its size is odd), in random order.
+
+    How hard it is: the best possible classifier (the Bayes rule, ``sum_i x_i > 0``) is
+    right with probability ``Phi(mean * sqrt(D) / std)``, ``Phi(1.41) = 92.1%`` with the
+    defaults; a model should get near that, not to 100%. (With ``mean=1`` the classes are
+    28 standard deviations apart and every model is perfect, which shows nothing.)
+
+    Args:
+        num_train, num_test: examples in each split (7,000 and 3,000).
+        num_inputs: ``D``, the number of features (200).
+        mean: the distance of each class mean from 0 along every feature, > 0 (0.1).
+        std: the standard deviation of every feature, > 0 (1.0).
+        seed: seeds a private generator; the same seed gives the same data.
+
+    Returns:
+        ``X_train`` float32 ``(num_train, D)``, ``y_train`` float32 ``(num_train, 1)`` of
+        0. and 1. (the shape of a one-output network's logit, as
+        ``binary_cross_entropy_with_logits`` wants), ``X_test``, ``y_test`` likewise.
+    """
+    num_train, num_test = _check_sizes(num_train, num_test)
+    num_inputs = check_positive_int(num_inputs, "num_inputs")
+    check_positive(mean, "mean")
+    check_positive(std, "std")
+    g = torch.Generator().manual_seed(check_seed(seed))
+
+    def split(n):
+        y = (torch.arange(n) % 2)[torch.randperm(n, generator=g)]  # balanced, shuffled
+        sign = 2 * y.to(torch.float64) - 1  # +1 for class 1, -1 for class 0
+        X = sign.unsqueeze(1) * mean + std * torch.randn(n, num_inputs, generator=g,
+                                                         dtype=torch.float64)  # (n, D)
+        return X.to(torch.float32), y.to(torch.float32).unsqueeze(1)  # (n, D), (n, 1)
+
+    X_train, y_train = split(num_train)
+    X_test, y_test = split(num_test)
+    return X_train, y_train, X_test, y_test
