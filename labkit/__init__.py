@@ -5,8 +5,11 @@ imports only run downward:
 
 - bottom: ``_checks`` (argument validation), imported by everything;
 - one module per concept above it: ``functional`` (from-scratch math), ``optim`` (SGD),
-  ``metrics``, ``models``, ``plot`` and the ``data`` subpackage; none imports another;
-- ``train``, on ``metrics`` (and ``plot`` for live curves);
+  ``models``, ``plot`` and the ``data`` subpackage; none imports another;
+- ``loop``: the machinery of the training and evaluation loops (threads, batches, the
+  loss's reduction, non-finite checks), on ``_checks``;
+- ``metrics`` (accuracy, confusion matrix, the evaluation loop), on ``loop``;
+- ``train``, on ``loop`` and ``metrics`` (and ``plot`` for live curves);
 - ``cli`` on top (the ``labkit`` command), which nothing else imports.
 """
 
@@ -66,7 +69,14 @@ from labkit.plot import (
     plot_history,
     show_images,
 )
-from labkit.train import History, NonFiniteLossError, train, train_epoch
+from labkit.train import (
+    History,
+    NonFiniteInputError,
+    NonFiniteLossError,
+    TrainingInterrupted,
+    train,
+    train_epoch,
+)
 
 __version__ = "0.1.0"
 
@@ -100,6 +110,8 @@ __all__ = [
     "train",
     "History",
     "NonFiniteLossError",
+    "NonFiniteInputError",
+    "TrainingInterrupted",
     # plots
     "plot_history",
     "Animator",

@@ -5,6 +5,12 @@ what it got and what was expected, e.g.::
 
     ValueError: lr must be a positive number, got -0.1
 
+A message never quotes a value in full: ``describe`` shortens long lists and strings to at
+most ``MAX_QUOTE`` characters (a 20,000-row list once gave a 4-million-character message).
+
+``check_device`` is the one device check behind every ``device=`` argument (``lk.train``,
+``lk.train_epoch``, ``lk.evaluate``, ``lk.InMemoryLoader``, the CLI, the benchmark).
+
 Nothing here imports the rest of labkit.
 """
 
@@ -12,17 +18,39 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 
 import torch
 
 REDUCTIONS = ("mean", "sum", "none")
+MAX_QUOTE = 120  # characters of a value's repr that an error message quotes at most
+SEED_MAX = 2**63 - 1
+
+_short = reprlib.Repr()
+_short.maxlist = _short.maxtuple = _short.maxset = _short.maxdict = 6
+_short.maxlevel = 2
+_short.maxstring = _short.maxother = MAX_QUOTE // 2
+
+
+def quote(x) -> str:
+    """``repr(x)``, shortened to at most ``MAX_QUOTE`` characters."""
+    text = _short.repr(x)
+    return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE - 3] + "..."
 
 
 def describe(x) -> str:
-    """A short description of ``x`` for error messages (shape and dtype for tensors)."""
+    """A short description of ``x`` for error messages (shape and dtype for tensors and
+    NumPy arrays, the length of a long container, never more than ``MAX_QUOTE`` characters
+    of its repr)."""
     if isinstance(x, torch.Tensor):
         return f"a tensor of shape {tuple(x.shape)} and dtype {x.dtype}"
-    return f"{x!r} ({type(x).__name__})"
+    if type(x).__module__ == "numpy" and hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"a NumPy array of shape {tuple(x.shape)} and dtype {x.dtype}"
+    kind = type(x).__name__
+    if isinstance(x, (list, tuple, dict, set, frozenset, str, bytes)) and len(x) > 6:
+        items = "characters" if isinstance(x, (str, bytes)) else "items"
+        return f"a {kind} of {len(x)} {items}: {quote(x)}"
+    return f"{quote(x)} ({kind})"
 
 
 def check_tensor(x, name: str) -> torch.Tensor:
@@ -43,32 +71,44 @@ def check_floating(x, name: str) -> torch.Tensor:
 
 def check_reduction(reduction) -> str:
     if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {quote(reduction)}")
     return reduction
+
+
+def _finite(value) -> bool:
+    """``math.isfinite`` that says False (instead of raising) for an int too big for a float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def check_positive(value, name: str) -> float:
     """A finite number > 0 (bools are rejected)."""
+    if type(value) is float and 0 < value < math.inf:  # the common case, checked per batch
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {describe(value)}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not (_finite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {quote(value)}")
     return value
 
 
 def check_non_negative(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number >= 0, got {describe(value)}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    if not (_finite(value) and value >= 0):
+        raise ValueError(f"{name} must be a number >= 0, got {quote(value)}")
     return value
 
 
 def check_positive_int(value, name: str) -> int:
+    if type(value) is int and value > 0:  # the common case, checked per batch
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive integer, got {describe(value)}")
     if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer, got {quote(value)}")
     return int(value)
 
 
@@ -83,16 +123,20 @@ def check_same_shape(input: torch.Tensor, target: torch.Tensor,
         )
 
 
-def check_class_targets(target, num_classes: int, name: str = "target") -> torch.Tensor:
-    """Integer class indices in ``[0, num_classes)``."""
+def check_class_targets(target, num_classes: int, name: str = "target", *,
+                        check_range: bool = True) -> torch.Tensor:
+    """Integer class indices in ``[0, num_classes)`` (the range only with ``check_range``)."""
     check_tensor(target, name)
+    if target.dtype == torch.int64 and not check_range:  # the common case: nothing to scan
+        return target
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
         raise TypeError(
             f"{name} must hold integer class indices (dtype torch.int64), got dtype "
             f"{target.dtype}; if the values are whole numbers use {name}.long()"
         )
-    if target.numel() > 0:
-        lo, hi = int(target.min()), int(target.max())
+    if check_range and target.numel() > 0:
+        lo, hi = torch.aminmax(target)  # one pass over the targets
+        lo, hi = int(lo), int(hi)
         if lo < 0 or hi >= num_classes:
             bad = lo if lo < 0 else hi
             raise ValueError(
@@ -122,3 +166,73 @@ def check_batch_sizes(n_input: int, n_target: int,
             f"{input_name} and {target_name} must hold the same number of examples: "
             f"got {n_input} predictions and {n_target} targets"
         )
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """An integer seed in ``[0, 2**63 - 1]`` (what ``torch.Generator.manual_seed`` takes and
+    the CLI's ``seed + 1`` still fits in); bools are rejected."""
+    expected = f"{name} must be an integer from 0 to 2**63 - 1"
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{expected}, got {describe(seed)}")
+    if not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"{expected}, got {quote(seed)}")
+    return int(seed)
+
+
+def _available(kind: str) -> tuple[bool, int, str]:
+    """``(available, device count, how to tell)`` for an accelerator type."""
+    if kind == "cuda":
+        ok = torch.cuda.is_available()
+        return ok, torch.cuda.device_count() if ok else 0, "torch.cuda.is_available() is False"
+    if kind == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        ok = bool(mps is not None and mps.is_available())
+        return ok, 1 if ok else 0, "torch.backends.mps.is_available() is False"
+    if kind == "xpu":
+        xpu = getattr(torch, "xpu", None)
+        ok = bool(xpu is not None and xpu.is_available())
+        return ok, xpu.device_count() if ok else 0, "torch.xpu.is_available() is False"
+    # hpu, ipu, privateuse1 ...: backends labkit is not tested on; refused, never half-run
+    return False, 0, f"labkit runs on 'cpu', 'cuda', 'mps' or 'xpu', not {kind!r}"
+
+
+def check_device(device, name: str = "device") -> torch.device | None:
+    """``device`` as a ``torch.device`` that exists on this machine, or ``None`` for None.
+
+    Accepts ``"cpu"``, and ``"cuda"``/``"cuda:N"``, ``"mps"``, ``"xpu"`` where PyTorch can
+    use them (a strings or a ``torch.device``). Refused with a ``ValueError`` that says why:
+    a name PyTorch does not know (``"tpu"``, ``"gpu0"``), an accelerator this machine lacks
+    (``"cuda"`` without CUDA, ``"cuda:3"`` with one GPU), ``"meta"`` (tensors without data),
+    and other backends (``"hpu"``); a value of another type is a ``TypeError``.
+    """
+    if device is None:
+        return None
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(
+            f"{name} must be None, a string ('cpu', 'cuda', 'mps') or a torch.device, "
+            f"got {describe(device)}"
+        )
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(
+            f"{name} must name a device such as 'cpu', 'cuda', 'cuda:1' or 'mps', "
+            f"got {quote(device)}"
+        ) from None
+    shown = f"{name}={str(parsed)!r}"
+    if parsed.type == "cpu":
+        return parsed
+    if parsed.type == "meta":
+        raise ValueError(
+            f"{shown} holds no data (meta tensors have shapes only): training and "
+            f"evaluation need a real device such as 'cpu' or 'cuda'"
+        )
+    ok, count, why = _available(parsed.type)
+    if not ok:
+        raise ValueError(f"{shown} is not available here ({why}); use {name}='cpu'")
+    if parsed.index is not None and parsed.index >= count:
+        raise ValueError(
+            f"{shown} is not available here: there is only {count} {parsed.type.upper()} "
+            f"device{'s' if count != 1 else ''} (indices 0 to {count - 1})"
+        )
+    return parsed

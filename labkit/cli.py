@@ -7,12 +7,19 @@
 ``python -m labkit`` is the same program. Each training run prints a progress bar and a
 per-epoch table, and writes ``history.json`` and ``curves.png`` (plus a decision-boundary or
 confusion-matrix figure) into ``--out``.
+
+Errors: argparse refuses what it can (exit status 2, with the usage line); ``--out`` and
+``--root`` are checked before any work; labkit's own errors (missing or damaged data, a
+diverging run, a folder that is a file) print one message without a traceback and exit with
+status 1 (``LABKIT_DEBUG=1`` shows the traceback). Ctrl-C during training saves
+``history.json`` and ``curves.png`` for the finished epochs and exits with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,7 +27,8 @@ from pathlib import Path
 import torch
 
 import labkit as lk
-from labkit.train import _check_device
+from labkit._checks import check_device, quote
+from labkit.train import json_safe
 
 __all__ = ["main", "build_parser"]
 
@@ -35,7 +43,8 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {quote(text)}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
@@ -45,10 +54,33 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {quote(text)}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
     return value
+
+
+SEED_LIMIT = 2**32 - 1
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= SEED_LIMIT:
+        shown = quote(text) if value is None else value
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 0 to 2**32 - 1, got {shown}")
+    return value
+
+
+def _device(text: str) -> torch.device:
+    """``--device`` checked by labkit's one device check, as an argparse error."""
+    try:
+        return check_device(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
     train.add_argument("--lr", type=_positive_float, help="learning rate")
     train.add_argument("--batch-size", type=_positive_int, help="minibatch size")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
+    train.add_argument("--seed", type=_seed, default=0,
+                       help="random seed, 0 to 2**32 - 1 (default 0)")
+    train.add_argument("--device", type=_device, default="cpu",
+                       help="cpu, cuda, cuda:N or mps (default cpu)")
     train.add_argument("--out", type=Path, help="output folder")
     train.add_argument("--dataset", choices=["logistic", "clusters"], default="logistic",
                        help="logistic model only: seed 000's uniform set or the Gaussian "
@@ -85,14 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--root", type=Path, help="data folder (default: $LABKIT_DATA or data/)")
     data.add_argument("--no-download", action="store_true", help="never try the network")
     return parser
-
-
-def _device(name: str) -> torch.device:
-    """``--device`` checked the way ``lk.train`` checks ``device=``, as a command-line error."""
-    try:
-        return _check_device(name)
-    except ValueError as err:
-        raise SystemExit(f"labkit: --device: {err}") from None
 
 
 def _setup(scratch, args, scratch_loss, nn_loss):
@@ -173,37 +199,85 @@ def _train_softmax(args, device):
     return history, {"confusion_matrix.png": fig}, extra
 
 
+def _check_folder(path: Path | None, option: str, *, writable: bool) -> None:
+    """Refuse a folder argument that is a file or lies below one (or, with ``writable``,
+    that cannot be created), before any work is done."""
+    if path is None:
+        return
+    for existing in [path, *path.parents]:
+        if existing.exists():
+            if not existing.is_dir():
+                below = "" if existing == path else " (the folder would be inside it)"
+                raise ValueError(f"{option} {path}: {existing} is a file, not a "
+                                 f"folder{below}; choose another {option}")
+            if writable and not os.access(existing, os.W_OK | os.X_OK):
+                raise ValueError(f"{option} {path}: {existing} is not writable; choose "
+                                 f"another {option}")
+            return
+
+
+def _write_outputs(out: Path, record: dict, history, figures: dict) -> list[Path]:
+    """``history.json`` and the figures into ``out``; the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "history.json"]
+    paths[0].write_text(json.dumps(json_safe(record), indent=2, allow_nan=False) + "\n",
+                        encoding="utf-8")
+    for name, fig in figures.items():
+        fig.savefig(out / name, dpi=100, bbox_inches="tight")
+        paths.append(out / name)
+    return paths
+
+
 def _cmd_train(args) -> int:
     defaults = DEFAULTS[args.model]
     for key in ("epochs", "lr", "batch_size"):
         if getattr(args, key) is None:
             setattr(args, key, defaults[key])
     out = args.out if args.out is not None else Path(f"{defaults['out']}-{args.impl}")
-    device = _device(args.device)
+    _check_folder(out, "--out", writable=True)  # before training, not after it
+    device = args.device
     torch.manual_seed(args.seed)
     print(f"labkit train {args.model} --impl {args.impl}: epochs={args.epochs} lr={args.lr} "
           f"batch_size={args.batch_size} seed={args.seed} device={device}")
     start = time.perf_counter()
-    if args.model == "logistic":
-        history, figures, extra = _train_logistic(args, device)
-    else:
-        history, figures, extra = _train_softmax(args, device)
+    settings = {"model": args.model, "impl": args.impl, "epochs": args.epochs, "lr": args.lr,
+                "batch_size": args.batch_size, "seed": args.seed, "device": str(device)}
+    try:
+        if args.model == "logistic":
+            history, figures, extra = _train_logistic(args, device)
+        else:
+            history, figures, extra = _train_softmax(args, device)
+    except lk.TrainingInterrupted as stop:
+        return _save_interrupted(stop, out, settings, time.perf_counter() - start, args)
     elapsed = time.perf_counter() - start
-    out.mkdir(parents=True, exist_ok=True)
-    record = {"model": args.model, "impl": args.impl, "epochs": args.epochs, "lr": args.lr,
-              "batch_size": args.batch_size, "seed": args.seed, "device": str(device),
-              "seconds": elapsed, "history": history.records, **extra}
-    (out / "history.json").write_text(json.dumps(record, indent=2))
+    record = {**settings, "seconds": elapsed, "history": history.records, **extra}
     figures = {"curves.png": lk.plot_history(history, title=f"{args.model} ({args.impl})"),
                **figures}
-    for name, fig in figures.items():
-        fig.savefig(out / name, dpi=100, bbox_inches="tight")
+    paths = _write_outputs(out, record, history, figures)
     last = history.last
     print(f"final: train loss {last['train_loss']:.4f}, train acc {last['train_acc']:.4f}, "
           f"test loss {last['test_loss']:.4f}, test acc {last['test_acc']:.4f} "
           f"({elapsed:.1f} s)")
-    print(f"wrote {', '.join(str(out / n) for n in ['history.json', *figures])}")
+    print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def _save_interrupted(stop, out: Path, settings: dict, elapsed: float, args) -> int:
+    """Ctrl-C during training: save what the finished epochs give, say so in one line."""
+    history = stop.history
+    if not len(history):
+        print(f"labkit train: interrupted in epoch {stop.epoch}; no epoch finished, nothing "
+              f"saved", file=sys.stderr)
+        return 130
+    record = {**settings, "seconds": elapsed, "interrupted": True,
+              "epochs_finished": len(history), "history": history.records}
+    figures = {"curves.png": lk.plot_history(
+        history, title=f"{args.model} ({args.impl}), interrupted")}
+    paths = _write_outputs(out, record, history, figures)
+    print(f"labkit train: interrupted in epoch {stop.epoch}; saved the {len(history)} "
+          f"finished epoch{'s' if len(history) != 1 else ''} to "
+          f"{' and '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 130
 
 
 def _cmd_data(args) -> int:
@@ -232,11 +306,29 @@ def _cmd_data(args) -> int:
     return 0
 
 
+# labkit's own errors: bad input (ValueError, TypeError; IDXError is a ValueError), missing or
+# unreadable files (OSError; DatasetNotFoundError is one), a diverging run (FloatingPointError:
+# NonFiniteLossError). Anything else is a bug and keeps its traceback.
+ERRORS = (ValueError, TypeError, OSError, FloatingPointError)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "train":
-        return _cmd_train(args)
-    return _cmd_data(args)
+    prog = f"labkit {args.command}"
+    try:
+        if args.command == "train":
+            _check_folder(args.root, "--root", writable=False)
+            return _cmd_train(args)
+        _check_folder(args.root, "--root", writable=False)
+        return _cmd_data(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except ERRORS as err:
+        if os.environ.get("LABKIT_DEBUG"):
+            raise
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

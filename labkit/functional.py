@@ -23,6 +23,7 @@ from labkit._checks import (
     check_probabilities,
     check_reduction,
     check_same_shape,
+    check_tensor,
 )
 
 __all__ = [
@@ -42,6 +43,27 @@ def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def _check_weight(weight, input: torch.Tensor, name: str) -> None:
+    """An optional tensor that broadcasts to ``input``'s shape WITHOUT enlarging it, as
+    PyTorch requires: a ``(N, 1)`` weight with ``(N,)`` losses would silently make the loss
+    ``(N, N)``."""
+    if weight is None:
+        return
+    check_tensor(weight, name)
+    try:
+        shape = torch.broadcast_shapes(input.shape, weight.shape)
+    except RuntimeError:
+        shape = None
+    if shape != input.shape:
+        result = f"to {tuple(shape)}" if shape is not None else "(they do not broadcast)"
+        raise ValueError(
+            f"{name} of shape {tuple(weight.shape)} would broadcast the loss of shape "
+            f"{tuple(input.shape)} {result}; it must broadcast to the input's shape "
+            f"{tuple(input.shape)} (e.g. {name}.reshape({tuple(input.shape)}) for one per "
+            f"element)"
+        )
 
 
 def sigmoid(input: torch.Tensor) -> torch.Tensor:
@@ -124,22 +146,29 @@ def binary_cross_entropy(input: torch.Tensor, target: torch.Tensor,
     also clamped at the smallest normal number of its dtype (``torch.finfo(dtype).tiny``),
     so the gradient ``1/p`` stays finite too. In float64 that changes nothing (the -100
     clamp comes first); in float32 it caps the cost at ``-log(1.18e-38) = 87.34`` where
-    PyTorch says 100. Either way the gradient that reaches a saturated logit is ~0: prefer
+    PyTorch says 100. float16 and bfloat16 inputs are computed in float64 and rounded back,
+    so they cap at 100 like PyTorch (their own ``tiny`` would cap at 9.7); their gradient
+    ``-1/p`` overflows to ``-inf`` for ``p < 1.5e-5`` in float16, as PyTorch's does. Either
+    way the gradient that reaches a saturated logit is ~0: prefer
     ``binary_cross_entropy_with_logits``, which needs no clamping.
     """
     check_floating(input, "input")
     check_floating(target, "target")
     check_reduction(reduction)
     check_same_shape(input, target)
+    _check_weight(weight, input, "weight")
     check_probabilities(input, "input")
     check_probabilities(target, "target")
+    dtype = input.dtype
+    if torch.finfo(dtype).bits < 32:  # float16 / bfloat16: compute where 100 is reachable
+        input, target = input.double(), target.double()
     tiny = torch.finfo(input.dtype).tiny
     log_p = torch.log(input.clamp(min=tiny)).clamp(min=-100)
     log_1mp = torch.log((1 - input).clamp(min=tiny)).clamp(min=-100)
     loss = -(target * log_p + (1 - target) * log_1mp)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction).to(dtype)
 
 
 def binary_cross_entropy_with_logits(input: torch.Tensor, target: torch.Tensor,
@@ -170,6 +199,8 @@ def binary_cross_entropy_with_logits(input: torch.Tensor, target: torch.Tensor,
     check_floating(target, "target")
     check_reduction(reduction)
     check_same_shape(input, target)
+    _check_weight(weight, input, "weight")
+    _check_weight(pos_weight, input, "pos_weight")
     check_probabilities(target, "target")
     softplus_neg = softplus(-input)  # = -log sigmoid(x), finite for any finite x
     if pos_weight is None:
@@ -193,15 +224,19 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor,
             weighted mean ``sum_i w[t_i] l_i / sum_i w[t_i]``, as in PyTorch.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (shape ``(N,)``).
 
-    Each row's loss picks the true class's entry of ``log_softmax(input)``
-    (``gather`` along dim 1), which is stable for any finite logits (see
-    ``log_softmax``). Taking ``log`` of ``softmax`` instead fails once a probability
-    underflows to 0: ``log(0) = -inf``.
+    Each row's loss is minus the true class's entry of ``log_softmax(input)``, picked with
+    ``gather`` along dim 1 and computed with ``log_softmax``'s max-shift, so it is stable
+    for any finite logits (see ``log_softmax``); only the picked entries are computed, not
+    the whole ``(N, C)`` matrix. Taking ``log`` of ``softmax`` instead fails once a
+    probability underflows to 0: ``log(0) = -inf``.
 
     Note the reduction: ``nn.CrossEntropyLoss()`` averages over the batch, so its numbers
     look ~batch_size times smaller than a summed loss; they agree once the reductions match.
     """
     check_floating(input, "input")
+    check_tensor(target, "target")
+    if weight is not None:
+        check_tensor(weight, "weight")
     check_reduction(reduction)
     if input.dim() == 1:  # one example: (C,) logits and a 0-d target
         if target.dim() != 0:
@@ -222,10 +257,25 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor,
         )
     check_batch_sizes(input.shape[0], target.shape[0])
     num_classes = input.shape[1]
-    check_class_targets(target, num_classes)
-    target = target.long()  # gather needs int64 indices; a uint8 index would act as a mask
-    log_probs = log_softmax(input, dim=1)  # (N, C)
-    loss = -log_probs.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,)
+    # The class range: on the CPU gather checks every index itself, and a bad one is
+    # reported below with this same check's message; on a GPU a bad index would be a fatal
+    # device error, so it is checked first.
+    on_cpu = input.is_cpu
+    check_class_targets(target, num_classes, check_range=not on_cpu)
+    if target.dtype != torch.int64:
+        target = target.long()  # gather needs int64 indices; a uint8 index would act as a mask
+    # -log_softmax(input)[target], with log_softmax's shift m = max_j x_j but only at the
+    # true class: log_softmax(x)_t = (x_t - m) - log sum_j exp(x_j - m). The whole (N, C)
+    # log_softmax is never built (a tenth of the epoch's overhead, benchmarks/RESULTS.md).
+    m = input.amax(dim=1, keepdim=True).detach()  # (N, 1): the shift; its gradient is 0
+    shifted = input - m  # (N, C), every entry <= 0
+    log_sum_exp = torch.log(torch.exp(shifted).sum(dim=1))  # (N,), >= 0: never log(0)
+    try:
+        picked = shifted.gather(1, target.unsqueeze(1)).squeeze(1)  # (N,): x_t - m
+    except RuntimeError:
+        check_class_targets(target, num_classes)  # a class index out of range: say which
+        raise
+    loss = log_sum_exp - picked  # (N,) = -log_softmax(input)[target]
     if weight is None:
         return _reduce(loss, reduction)
     if weight.shape != (num_classes,):

@@ -19,17 +19,27 @@ Shapes: ``N`` is the batch size, ``C`` the number of classes.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Sequence
 
 import torch
 
 from labkit._checks import (
     check_batch_sizes,
     check_class_targets,
+    check_device,
     check_positive_int,
     check_tensor,
     describe,
+)
+from labkit.loop import (
+    batch_size,
+    check_finite_batch,
+    check_iterable,
+    eval_mode,
+    loop_threads,
+    reduce_loss,
+    unpack_batch,
 )
 
 __all__ = [
@@ -85,7 +95,9 @@ def accuracy(y_hat: torch.Tensor, y: torch.Tensor, *, from_logits: bool = True) 
         raise ValueError(f"y must hold labels of shape (N,), got shape {tuple(y.shape)}")
     preds = _predicted_labels(y_hat, from_logits)  # (N,)
     check_batch_sizes(preds.shape[0], y.shape[0], "y_hat", "y")
-    cmp = preds.to(y.dtype) == y  # (N,) bool; compare in y's dtype (0. == 0 for float y)
+    if preds.dtype != y.dtype:
+        preds = preds.to(y.dtype)  # compare in y's dtype (0. == 0 for float y)
+    cmp = preds == y  # (N,) bool
     return int(cmp.sum())
 
 
@@ -129,100 +141,6 @@ class Accumulator:
         return f"Accumulator({self.data})"
 
 
-@contextlib.contextmanager
-def _loop_threads(num_threads: int | None):
-    """Run the block with ``num_threads`` CPU threads per PyTorch operation, then restore
-    ``torch.get_num_threads()``; ``None`` leaves torch's setting alone.
-
-    Why the loops default to one thread: a minibatch of the lab's models is a handful of
-    small operations (the product ``(256, 784) @ (784, 10)`` is 4 MFLOP), too small for a
-    second thread to gain much, yet every parallel operation ends by waiting for all of its
-    threads. When another process keeps a core busy (a shared classroom server, a test run
-    beside the notebook) that wait lasts until the scheduler runs the second thread again.
-    Measured on 2 shared cores (benchmarks/RESULTS.md), one softmax-regression epoch: 0.21 s
-    with 1 thread in every case; with 2 threads 0.18-0.20 s on an idle machine, 0.64 s
-    beside one busy process, 2-11 s while other notebooks ran. For a larger model on an
-    idle many-core machine pass ``num_threads=None``.
-    """
-    if num_threads is not None:
-        check_positive_int(num_threads, "num_threads")
-    if num_threads is None or num_threads == torch.get_num_threads():
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-@contextlib.contextmanager
-def _eval_mode(net):
-    """Put ``net`` in eval mode for the block, then restore the previous mode.
-
-    Works for ``nn.Module`` and for any object with ``eval()``/``train()`` methods (the
-    scratch models); objects without a ``training`` flag are put in eval mode and left
-    there (``train_epoch`` calls ``net.train()`` itself).
-    """
-    eval_fn = getattr(net, "eval", None)
-    if not callable(eval_fn):
-        yield
-        return
-    was_training = getattr(net, "training", None)
-    eval_fn()
-    try:
-        yield
-    finally:
-        if isinstance(was_training, bool) and callable(getattr(net, "train", None)):
-            net.train(was_training)
-
-
-def _unpack_batch(batch, name: str, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(X, y)`` from one batch, moved to ``device`` when one is given."""
-    if not isinstance(batch, Sequence) or isinstance(batch, (str, bytes)) or len(batch) != 2:
-        raise TypeError(
-            f"{name} must yield (X, y) pairs, got a batch that is {describe(batch)}"
-        )
-    X, y = batch
-    if device is not None:
-        X, y = X.to(device), y.to(device)
-    return X, y
-
-
-def _batch_size(X, y) -> int:
-    if isinstance(y, torch.Tensor) and y.dim() > 0:
-        return y.shape[0]
-    return len(X)
-
-
-def _loss_sum_and_mean(l, loss, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch's summed and mean loss from the output ``l = loss(y_hat, y)``.
-
-    ``l`` is either per-example losses ``(N,)`` (``reduction="none"``) or a 0-d tensor: the
-    batch mean, or the batch sum when ``loss.reduction == "sum"``.
-    """
-    if not isinstance(l, torch.Tensor):
-        raise TypeError(f"loss must return a tensor, got {describe(l)}")
-    if l.dim() == 0:
-        if getattr(loss, "reduction", None) == "sum":
-            return l, l / n
-        return l * n, l
-    if l.shape != (n,):
-        raise ValueError(
-            f"loss must return one loss per example, shape ({n},), or a 0-d tensor, got "
-            f"shape {tuple(l.shape)}; check the shapes of y_hat and y"
-        )
-    return l.sum(), l.mean()
-
-
-def _check_iterable(data_iter, name: str) -> None:
-    if not isinstance(data_iter, Iterable):
-        raise TypeError(
-            f"{name} must be an iterable of (X, y) batches, got {describe(data_iter)}"
-        )
-
-
 def evaluate(net, data_iter, loss=None, *, device=None, from_logits: bool = True,
              num_threads: int | None = 1) -> tuple[float | None, float]:
     """Mean loss and accuracy of ``net`` over every batch of ``data_iter``.
@@ -230,34 +148,52 @@ def evaluate(net, data_iter, loss=None, *, device=None, from_logits: bool = True
     ``net`` is put in eval mode for the pass (its previous mode is restored afterwards),
     gradients are off (``torch.no_grad()``) and PyTorch runs each operation on
     ``num_threads`` CPU threads (default 1; ``None`` keeps torch's setting;
-    ``torch.get_num_threads()`` is restored afterwards; ``_loop_threads`` says why).
+    ``torch.get_num_threads()`` is restored afterwards; ``labkit.loop.loop_threads`` says
+    why). The machinery (threads, eval mode, batches, the loss's reduction) is
+    ``labkit.loop``'s, shared with the training loop.
 
     Args:
         net: a callable ``X -> y_hat``: an ``nn.Module`` or a scratch model.
         data_iter: an iterable of ``(X, y)`` batches.
-        loss: optional ``loss(y_hat, y)`` returning per-example losses ``(N,)`` or a 0-d
-            mean (a sum if ``loss.reduction == "sum"``).
-        device: if given, each batch is moved there (``net`` must already be there).
+        loss: optional ``loss(y_hat, y)`` returning per-example losses ``(N,)``, or a 0-d
+            mean or sum from a loss that says which (``nn.CrossEntropyLoss()``; see
+            ``labkit.loop.reduce_loss``).
+        device: if given (checked by ``labkit._checks.check_device``), each batch is moved
+            there (``net`` must already be there).
         from_logits: passed to ``accuracy`` (binary scores only).
 
     Returns:
         ``(mean_loss, accuracy)``: the loss averaged over examples (``None`` without
         ``loss``) and the fraction of correct predictions.
+
+    Raises:
+        NonFiniteInputError: a batch's ``X`` or ``y`` holds ``nan``/``inf`` (a
+            ``ValueError``); never a ``nan`` result.
+        NonFiniteLossError: the loss or the output is not finite although the batch is
+            (the model's parameters are).
     """
     if not callable(net):
         raise TypeError(f"net must be callable (a model), got {describe(net)}")
     if loss is not None and not callable(loss):
         raise TypeError(f"loss must be callable or None, got {describe(loss)}")
-    _check_iterable(data_iter, "data_iter")
+    check_iterable(data_iter, "data_iter")
+    device = check_device(device)
     metric = Accumulator(3)  # summed loss, number correct, number of examples
-    with _loop_threads(num_threads), _eval_mode(net), torch.no_grad():
-        for batch in data_iter:
-            X, y = _unpack_batch(batch, "data_iter", device)
+    with loop_threads(num_threads), eval_mode(net), torch.no_grad():
+        for index, batch in enumerate(data_iter, start=1):
+            X, y = unpack_batch(batch, "data_iter", device)
             y_hat = net(X)
-            n = _batch_size(X, y)
-            total = 0.0
+            n = batch_size(X, y)
             if loss is not None:
-                total, _ = _loss_sum_and_mean(loss(y_hat, y), loss, n)
+                total = float(reduce_loss(loss(y_hat, y), loss, n, "sum"))
+                finite = math.isfinite(total)
+            else:
+                total = 0.0  # no loss: check the outputs, an argmax of nan is no prediction
+                finite = (not isinstance(y_hat, torch.Tensor) or not y_hat.is_floating_point()
+                          or bool(torch.isfinite(y_hat).all()))
+            if not finite:
+                check_finite_batch(X, y, total if loss is not None else None, epoch=None,
+                                   batch=index, lr=None, where="data_iter", training=False)
             metric.add(total, accuracy(y_hat, y, from_logits=from_logits), n)
     if metric[2] == 0:
         raise ValueError("data_iter produced no batches: there is nothing to evaluate")

@@ -31,9 +31,21 @@ __all__ = [
 ]
 
 
-def _check_features(X, num_inputs: int, *, flatten: bool) -> torch.Tensor:
-    """``X`` as ``(N, D)``; with ``flatten`` any ``(N, ...)`` with ``D`` values per example."""
+def _check_features(X, num_inputs: int, dtype: torch.dtype, *, flatten: bool) -> torch.Tensor:
+    """``X`` as ``(N, D)`` in the parameters' ``dtype``; with ``flatten`` any ``(N, ...)``
+    with ``D`` values per example."""
     check_tensor(X, "X")
+    if not X.is_floating_point():
+        hint = ("; scale images once with X.float() / 255 (lk.InMemoryLoader does it for you)"
+                if X.dtype == torch.uint8 else f"; convert it with X.to({dtype})")
+        raise TypeError(f"X must be a floating-point tensor of dtype {dtype}, got dtype "
+                        f"{X.dtype}{hint}")
+    if X.dtype != dtype:
+        convert = "X.float()" if dtype == torch.float32 else f"X.to({dtype})"
+        raise TypeError(
+            f"X has dtype {X.dtype} but the model's parameters are {dtype}: convert the "
+            f"features with {convert} (or build the model in {X.dtype})"
+        )
     if flatten and X.dim() >= 2:
         X = X.reshape(X.shape[0], -1)  # (N, 1, 28, 28) -> (N, 784)
     if X.dim() != 2 or X.shape[1] != num_inputs:
@@ -103,7 +115,7 @@ class LogisticRegressionScratch(_ScratchModel):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``X: (N, D)`` -> logits ``(N,)``."""
-        X = _check_features(X, self.num_inputs, flatten=False)
+        X = _check_features(X, self.num_inputs, self.w.dtype, flatten=False)
         return X @ self.w + self.b  # (N, D) @ (D,) -> (N,)
 
     def parameters(self) -> list[torch.Tensor]:
@@ -138,7 +150,7 @@ class LogisticRegression(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``X: (N, D)`` -> logits ``(N,)``."""
-        X = _check_features(X, self.num_inputs, flatten=False)
+        X = _check_features(X, self.num_inputs, self.linear.weight.dtype, flatten=False)
         return self.linear(X).squeeze(1)  # (N, 1) -> (N,), the shape of y
 
 
@@ -173,7 +185,7 @@ class SoftmaxRegressionScratch(_ScratchModel):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``X: (N, 1, 28, 28)`` or ``(N, D)`` -> logits ``(N, C)``."""
-        X = _check_features(X, self.num_inputs, flatten=True)  # (N, D)
+        X = _check_features(X, self.num_inputs, self.W.dtype, flatten=True)  # (N, D)
         return X @ self.W + self.b  # (N, D) @ (D, C) + (C,) -> (N, C)
 
     def parameters(self) -> list[torch.Tensor]:
@@ -215,5 +227,6 @@ class SoftmaxRegression(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``X: (N, 1, 28, 28)`` or ``(N, D)`` -> logits ``(N, C)``."""
-        _check_features(X, self.num_inputs, flatten=True)  # a clear error for a wrong shape
+        # a clear error for a wrong shape or dtype (uint8 images, float64 features)
+        _check_features(X, self.num_inputs, self.linear.weight.dtype, flatten=True)
         return self.linear(self.flatten(X))  # (N, 1, 28, 28) -> (N, 784) -> (N, C)

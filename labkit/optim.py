@@ -36,11 +36,12 @@ def _param_list(params, name: str = "params") -> list[torch.Tensor]:
             f"{name} must be an iterable of tensors (e.g. [W, b] or net.parameters()), "
             f"got a single tensor; wrap it in a list"
         )
-    if not isinstance(params, Iterable):
+    if type(params) is not list and not isinstance(params, Iterable):
         raise TypeError(f"{name} must be an iterable of tensors, got {describe(params)}")
     params = list(params)
     if not params:
         raise ValueError(f"{name} is empty: there is nothing to optimize")
+    seen: dict[int, int] = {}
     for i, p in enumerate(params):
         if not isinstance(p, torch.Tensor):
             raise TypeError(f"{name}[{i}] must be a torch.Tensor, got {describe(p)}")
@@ -49,10 +50,23 @@ def _param_list(params, name: str = "params") -> list[torch.Tensor]:
                 f"{name}[{i}] does not require gradients; create it with "
                 f"requires_grad=True (or call .requires_grad_())"
             )
+        if not p.is_leaf:  # torch.optim refuses these too ("can't optimize a non-leaf")
+            raise ValueError(
+                f"{name}[{i}] is not a leaf tensor: it was computed from another tensor "
+                f"(e.g. torch.randn(3, requires_grad=True) * 1.0, or .to(dtype) after "
+                f"requires_grad=True), so backward() never fills its .grad and it would never "
+                f"be updated; create it first and then ask for gradients: "
+                f"(torch.randn(3) * 1.0).requires_grad_()"
+            )
+        if id(p) in seen:  # torch.optim warns, then updates it twice per step
+            raise ValueError(
+                f"{name}[{i}] is the same tensor as {name}[{seen[id(p)]}]: each step would "
+                f"update it twice; pass every parameter once"
+            )
+        seen[id(p)] = i
     return params
 
 
-@torch.no_grad()
 def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     """One minibatch SGD step for a loss *summed* over the batch, then zero the gradients.
 
@@ -60,21 +74,22 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     ``torch.no_grad()`` (the update itself must not become part of the graph).
 
     Args:
-        params: tensors with ``requires_grad=True`` whose ``.grad`` was filled by
-            ``backward()``; a parameter without a gradient yet is skipped.
+        params: leaf tensors with ``requires_grad=True``, each once, whose ``.grad`` was
+            filled by ``backward()``; a parameter without a gradient yet is skipped.
         lr: learning rate, > 0.
         batch_size: the number of examples whose losses were summed, > 0.
     """
     check_positive(lr, "lr")
     check_positive_int(batch_size, "batch_size")
-    for p in _param_list(params):
-        if p.grad is None:
-            continue
-        # p -= lr * p.grad / batch_size, as one fused in-place operation: the spelled-out
-        # form allocates two temporaries and costs ~5x as long (a measurable share of a
-        # softmax-regression epoch, see benchmarks/RESULTS.md)
-        p.sub_(p.grad, alpha=lr / batch_size)
-        p.grad.zero_()
+    with torch.no_grad():
+        for p in _param_list(params):
+            if p.grad is None:
+                continue
+            # p -= lr * p.grad / batch_size, as one fused in-place operation: the spelled-out
+            # form allocates two temporaries and costs ~5x as long (a measurable share of a
+            # softmax-regression epoch, see benchmarks/RESULTS.md)
+            p.sub_(p.grad, alpha=lr / batch_size)
+            p.grad.zero_()
 
 
 class SGD:
@@ -87,8 +102,10 @@ class SGD:
         p <- p - lr * v                                 (or p - lr * g without momentum)
 
     Args:
-        params: an iterable of tensors with ``requires_grad=True`` (``[W, b]`` or
-            ``net.parameters()``).
+        params: an iterable of leaf tensors with ``requires_grad=True``, each once
+            (``[W, b]`` or ``net.parameters()``); like ``torch.optim.SGD``, a non-leaf
+            tensor (computed from another one) is refused, and unlike it (which warns and
+            then updates it twice per step) so is a tensor given twice.
         lr: learning rate, > 0.
         momentum: momentum factor, >= 0 (0 disables it).
         weight_decay: L2 penalty coefficient, >= 0.

@@ -16,14 +16,17 @@ by the CLI. The same loop trains both kinds of model with both kinds of updater:
 Both give the same update (the gradient of a sum is ``batch_size`` times the gradient of
 the mean), which ``tests/test_train.py`` checks epoch by epoch.
 
-``loss(y_hat, y)`` may return per-example losses ``(N,)`` (``reduction="none"``) or a 0-d
-batch mean (``reduction="mean"``, PyTorch's default), or a 0-d batch sum when
-``loss.reduction == "sum"``. Reported losses are always means over examples.
+``loss(y_hat, y)`` returns per-example losses ``(N,)`` (``reduction="none"``, the lab's
+way), or a 0-d batch mean or sum from a loss that says which (``nn.CrossEntropyLoss()``,
+``functools.partial(lk.cross_entropy, reduction="sum")``, a function with a ``.reduction``
+attribute). A 0-d loss that does not say is refused: the loop never guesses. Reported
+losses are always means over examples.
 
-Threads: while ``train``/``train_epoch`` run, PyTorch runs each operation on
-``num_threads`` CPU threads (default 1, ``None`` keeps torch's setting) and
-``torch.get_num_threads()`` is restored afterwards; ``metrics._loop_threads`` says why
-(measured in ``benchmarks/RESULTS.md``).
+The machinery both this loop and ``metrics.evaluate`` use (threads, batches, the loss's
+reduction, the non-finite checks) is in ``labkit.loop``. Threads: while ``train`` and
+``train_epoch`` run, PyTorch runs each operation on ``num_threads`` CPU threads (default 1,
+``None`` keeps torch's setting) and ``torch.get_num_threads()`` is restored afterwards;
+``labkit.loop.loop_threads`` says why (measured in ``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -38,41 +41,46 @@ from collections.abc import Iterator
 import torch
 from tqdm.auto import tqdm
 
-from labkit._checks import check_positive_int, describe
-from labkit.metrics import (
-    Accumulator,
-    _batch_size,
-    _check_iterable,
-    _loop_threads,
-    _loss_sum_and_mean,
-    _unpack_batch,
-    accuracy,
-    evaluate,
+from labkit._checks import check_device, check_positive_int, describe
+from labkit.loop import (
+    NonFiniteInputError,
+    NonFiniteLossError,
+    batch_size,
+    check_finite_batch,
+    check_iterable,
+    loop_threads,
+    reduce_loss,
+    unpack_batch,
 )
+from labkit.metrics import accuracy, evaluate
 
-__all__ = ["History", "NonFiniteLossError", "train_epoch", "train"]
+__all__ = ["History", "NonFiniteLossError", "NonFiniteInputError", "TrainingInterrupted",
+           "train_epoch", "train"]
 
 FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 
 
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a ``nan`` or ``inf`` loss; the usual cause is a learning rate that
-    is too large (the parameters overflow within a few steps).
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or the notebook's stop button) during ``train``: the epochs finished before
+    it are kept in ``history``.
 
-    Attributes: ``epoch`` (1-based, ``None`` when ``train_epoch`` was called on its own),
-    ``batch`` (1-based), ``lr`` (``None`` when it could not be found), ``value``, and
-    ``history`` (the epochs finished before, when raised by ``train``).
+    A ``KeyboardInterrupt``, so it still stops a script and ``except KeyboardInterrupt``
+    still catches it. Attributes: ``history`` (a ``History`` of the finished epochs, possibly
+    empty) and ``epoch`` (the 1-based epoch that was running). The model keeps the weights
+    it had when interrupted, part way through ``epoch``.
+
+    In Jupyter, after the interrupted cell: ``history = sys.last_value.history``.
     """
 
-    def __init__(self, value: float, epoch: int | None, batch: int, lr) -> None:
-        self.value, self.epoch, self.batch, self.lr = value, epoch, batch, lr
-        self.history: History | None = None
-        where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
-        lr_text = f"lr={lr!r}" if lr is not None else "lr unknown"
-        super().__init__(
-            f"non-finite loss ({value}) at {where} ({lr_text}); training stopped. "
-            f"The learning rate is probably too large: try a smaller lr"
-        )
+    def __init__(self, history: History, epoch: int) -> None:
+        super().__init__(history, epoch)
+        self.history, self.epoch = history, epoch
+
+    def __str__(self) -> str:
+        done = len(self.history)
+        return (f"training interrupted in epoch {self.epoch}; the {done} finished "
+                f"epoch{'s' if done != 1 else ''} are in this exception's .history (in "
+                f"Jupyter: history = sys.last_value.history)")
 
 
 class History:
@@ -143,19 +151,57 @@ class History:
         return {field: self._column(field) for field in FIELDS}
 
     def save_json(self, path: str | os.PathLike) -> None:
-        """Write ``to_dict()`` to ``path`` as JSON."""
+        """Write ``to_dict()`` to ``path`` as JSON.
+
+        The file is always valid JSON: a ``nan`` or ``inf`` value (JSON has none) is written
+        as ``null``, which ``load_json`` reads back as ``None``.
+        """
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=2)
+            json.dump(json_safe(self.to_dict()), f, indent=2, allow_nan=False)
             f.write("\n")
 
     @classmethod
     def load_json(cls, path: str | os.PathLike) -> History:
-        """Read a file written by ``save_json``."""
+        """Read a file written by ``save_json`` (or the ``history.json`` that ``labkit train``
+        writes, whose ``"history"`` holds the records).
+
+        Raises ``ValueError`` naming the file when it is not valid JSON (e.g. truncated), not
+        a saved history, or when its columns have different lengths.
+        """
+        name = os.fspath(path)
         with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+            text = f.read()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f"{name!r} is not valid JSON (truncated or edited by hand?): {e}; write it "
+                f"again with History.save_json"
+            ) from None
+        if isinstance(data, dict) and isinstance(data.get("history"), list):
+            records = data["history"]  # labkit train's history.json
+            if not all(isinstance(r, dict) for r in records):
+                raise ValueError(f"{name!r} is not a saved History: its 'history' must be a "
+                                 f"list of per-epoch records")
+            missing = sorted({f for r in records for f in FIELDS if f not in r})
+            if missing:
+                raise ValueError(f"{name!r} is not a saved History: records miss {missing}")
+            return cls([{f: r[f] for f in FIELDS} for r in records])
+        if not isinstance(data, dict):
+            raise ValueError(f"{name!r} is not a saved History: expected a JSON object with "
+                             f"the columns {FIELDS}, got a {type(data).__name__}")
         missing = [f for f in FIELDS if f not in data]
         if missing:
-            raise ValueError(f"{os.fspath(path)!r} is not a saved History: missing {missing}")
+            raise ValueError(f"{name!r} is not a saved History: missing {missing}")
+        if not all(isinstance(data[f], list) for f in FIELDS):
+            raise ValueError(f"{name!r} is not a saved History: every column must be a list")
+        lengths = {f: len(data[f]) for f in FIELDS}
+        if len(set(lengths.values())) > 1:
+            counts = ", ".join(f"{f} has {n}" for f, n in lengths.items())
+            raise ValueError(
+                f"{name!r} holds columns of different lengths ({counts}); a saved History "
+                f"has one value per epoch in every column"
+            )
         columns = [data[f] for f in FIELDS]
         return cls([dict(zip(FIELDS, values)) for values in zip(*columns)])
 
@@ -168,6 +214,18 @@ class History:
 
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def json_safe(obj):
+    """``obj`` with every ``nan``/``inf`` float replaced by ``None`` (JSON's ``null``), in
+    nested dicts and lists: what ``json.dump(..., allow_nan=False)`` accepts."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
 
 
 def _updater_kind(updater) -> str:
@@ -210,33 +268,9 @@ def _move_net(net, device) -> None:
     to(device)
 
 
-def _check_device(device):
-    if device is None:
-        return None
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(
-            f"device must be None, a string ('cpu', 'cuda', 'mps') or a torch.device, "
-            f"got {describe(device)}"
-        )
-    try:
-        device = torch.device(device)
-    except RuntimeError as e:
-        raise ValueError(
-            f"device must name a device such as 'cpu', 'cuda', 'cuda:1' or 'mps', "
-            f"got {device!r}"
-        ) from e
-    available = {
-        "cuda": torch.cuda.is_available,
-        "mps": lambda: hasattr(torch.backends, "mps") and torch.backends.mps.is_available(),
-    }
-    if device.type in available and not available[device.type]():
-        raise ValueError(f"device={str(device)!r} was requested but is not available here")
-    return device
-
-
 def _check_reiterable(data_iter, name: str, num_epochs: int) -> None:
     """Refuse a one-shot iterator when it has to be read once per epoch."""
-    _check_iterable(data_iter, name)
+    check_iterable(data_iter, name)
     if num_epochs > 1 and isinstance(data_iter, Iterator):
         raise TypeError(
             f"{name} must be re-iterable (a list of batches, lk.InMemoryLoader, a "
@@ -246,39 +280,81 @@ def _check_reiterable(data_iter, name: str, num_epochs: int) -> None:
         )
 
 
+def _optimizer_params(updater) -> list | None:
+    """The tensors an optimizer updates (``torch.optim``'s ``param_groups``, ``lk.SGD``'s
+    ``params``), or ``None`` when it does not say."""
+    groups = getattr(updater, "param_groups", None)
+    if isinstance(groups, (list, tuple)):
+        return [p for g in groups if isinstance(g, dict) for p in g.get("params", [])]
+    params = getattr(updater, "params", None)
+    if isinstance(params, (list, tuple)):
+        return list(params)
+    return None
+
+
+def _check_updater_covers_net(net, updater) -> None:
+    """Refuse an optimizer that updates none of ``net``'s parameters: the sign of a notebook
+    cell that rebuilt the model but not the optimizer (training would run, print a history
+    and leave the new model untouched)."""
+    updated = _optimizer_params(updater)
+    parameters = getattr(net, "parameters", None)
+    if updated is None or not callable(parameters):
+        return
+    own = [p for p in parameters() if isinstance(p, torch.Tensor)]
+    if not own:
+        return
+    ids = {id(p) for p in updated}
+    if not any(id(p) in ids for p in own):
+        raise ValueError(
+            f"updater updates none of net's parameters: it was built for another model "
+            f"({len(updated)} tensors, none of them net's {len(own)}). Did you re-run the "
+            f"cell that builds the model but not the one that builds the optimizer? Build "
+            f"the optimizer from this model, e.g. torch.optim.SGD(net.parameters(), lr=lr)"
+        )
+
+
 def _check_common(net, loss, updater) -> str:
     if not callable(net):
         raise TypeError(f"net must be callable (a model), got {describe(net)}")
     if not callable(loss):
         raise TypeError(f"loss must be callable as loss(y_hat, y), got {describe(loss)}")
-    return _updater_kind(updater)
+    kind = _updater_kind(updater)
+    if kind == "optimizer":
+        _check_updater_covers_net(net, updater)
+    return kind
 
 
 def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: bool,
                epoch: int | None) -> tuple[float, float]:
-    _check_iterable(train_iter, "train_iter")
+    check_iterable(train_iter, "train_iter")
     if callable(getattr(net, "train", None)):
         net.train()  # nn.Module: dropout etc. on; scratch models: a flag
-    metric = Accumulator(3)  # summed loss, number correct, number of examples
+    # the optimizer steps on the batch's MEAN loss, the callable updater on its SUM
+    reduction = "mean" if kind == "optimizer" else "sum"
+    loss_sum, correct, count = 0.0, 0, 0  # over the epoch's examples so far
     for batch_index, batch in enumerate(train_iter, start=1):
-        X, y = _unpack_batch(batch, "train_iter", device)
-        n = _batch_size(X, y)
+        X, y = unpack_batch(batch, "train_iter", device)
+        n = batch_size(X, y)
         y_hat = net(X)
-        l_sum, l_mean = _loss_sum_and_mean(loss(y_hat, y), loss, n)
-        value = float(l_sum.detach())
+        l = reduce_loss(loss(y_hat, y), loss, n, reduction)  # 0-d
+        value = l.item() * (n if reduction == "mean" else 1)  # the batch's summed loss
         if not math.isfinite(value):  # stop before the step spreads nan into the weights
-            raise NonFiniteLossError(value, epoch, batch_index, _learning_rate(updater))
+            check_finite_batch(X, y, value, epoch=epoch, batch=batch_index,
+                               lr=_learning_rate(updater), where="train_iter", training=True)
         if kind == "optimizer":
             updater.zero_grad()
-            l_mean.backward()
+            l.backward()
             updater.step()
         else:
-            l_sum.backward()
+            l.backward()
             updater(n)
-        metric.add(value, accuracy(y_hat.detach(), y, from_logits=from_logits), n)
-    if metric[2] == 0:
+        loss_sum += value
+        # predicted labels carry no gradient: no need to detach y_hat first
+        correct += accuracy(y_hat, y, from_logits=from_logits)
+        count += n
+    if count == 0:
         raise ValueError("train_iter produced no batches: there is nothing to train on")
-    return metric[0] / metric[2], metric[1] / metric[2]
+    return loss_sum / count, correct / count
 
 
 def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: bool = True,
@@ -297,10 +373,13 @@ def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: boo
     Args:
         net: a model: ``nn.Module`` or scratch; put in training mode first.
         train_iter: an iterable of ``(X, y)`` batches (re-iterable for ``train``).
-        loss: ``loss(y_hat, y)`` -> per-example losses ``(N,)`` or a 0-d mean (or sum if
-            ``loss.reduction == "sum"``).
-        updater: an optimizer or a callable ``updater(batch_size)``.
-        device: if given, ``net`` and every batch are moved there.
+        loss: ``loss(y_hat, y)`` -> per-example losses ``(N,)``, or a 0-d mean or sum from
+            a loss that says which (``nn.CrossEntropyLoss()``, or a ``.reduction``
+            attribute); a 0-d loss that does not say is refused (``ValueError``).
+        updater: an optimizer over (some of) ``net``'s parameters, or a callable
+            ``updater(batch_size)``.
+        device: if given, ``net`` and every batch are moved there (checked by
+            ``labkit._checks.check_device``: ``"cuda"`` without CUDA is a ``ValueError``).
         from_logits: passed to ``accuracy`` (binary scores only).
         num_threads: CPU threads per operation during the epoch (default 1); ``None``
             keeps ``torch.get_num_threads()``.
@@ -311,13 +390,16 @@ def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: boo
 
     Raises:
         NonFiniteLossError: a batch's loss is ``nan``/``inf`` (raised before its update).
-        ValueError: ``train_iter`` produced no batches.
+        NonFiniteInputError: the same, when the batch's own ``X`` or ``y`` holds
+            ``nan``/``inf`` (a ``NonFiniteLossError`` and a ``ValueError``).
+        ValueError: ``train_iter`` produced no batches; the optimizer updates none of
+            ``net``'s parameters; a 0-d loss that does not say whether it is a mean or a sum.
     """
     kind = _check_common(net, loss, updater)
-    device = _check_device(device)
+    device = check_device(device)
     if device is not None:
         _move_net(net, device)
-    with _loop_threads(num_threads):
+    with loop_threads(num_threads):
         return _run_epoch(net, train_iter, loss, updater, kind, device, from_logits,
                           epoch=None)
 
@@ -343,19 +425,29 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
     Returns:
         A ``History`` with one record per epoch.
 
+    Interrupting (Ctrl-C, or Jupyter's stop button) keeps the finished epochs: ``train``
+    raises ``TrainingInterrupted`` (a ``KeyboardInterrupt``) whose ``.history`` holds every
+    epoch finished before the interrupt (in Jupyter: ``sys.last_value.history``). The same
+    holds for the errors below: the epochs finished before are never lost.
+
     Raises:
+        TrainingInterrupted: Ctrl-C; ``.history`` holds the finished epochs.
         NonFiniteLossError: a loss became ``nan``/``inf``; it names the epoch, the batch
             and the learning rate, and carries the epochs finished so far as ``.history``.
+        NonFiniteInputError: a batch of ``train_iter`` or ``test_iter`` holds ``nan`` or
+            ``inf`` (a ``ValueError`` too); also with ``.history``. No ``nan`` ever enters
+            the history.
         TypeError: ``train_iter``/``test_iter`` is a one-shot iterator (e.g. the generator
             returned by ``data_iter(...)``) while ``num_epochs > 1``: it would be empty
             from the second epoch on.
+        ValueError: see ``train_epoch``.
     """
     kind = _check_common(net, loss, updater)
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     _check_reiterable(train_iter, "train_iter", num_epochs)
     if test_iter is not None:
         _check_reiterable(test_iter, "test_iter", num_epochs)
-    device = _check_device(device)
+    device = check_device(device)
     if device is not None:
         _move_net(net, device)
 
@@ -367,33 +459,49 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
         animator = Animator(num_epochs)
     if verbose:
         tqdm.write(_table_header())
-    with _loop_threads(num_threads), tqdm(range(1, num_epochs + 1), desc="train", unit="epoch",
-                               disable=not progress, leave=True) as bar:
-        for epoch in bar:
-            start = time.perf_counter()
-            try:
-                train_loss, train_acc = _run_epoch(net, train_iter, loss, updater, kind,
-                                                   device, from_logits, epoch)
-            except NonFiniteLossError as e:
-                e.history = history
-                raise
-            test_loss = test_acc = None
-            if test_iter is not None:
-                test_loss, test_acc = evaluate(net, test_iter, loss, device=device,
-                                               from_logits=from_logits, num_threads=None)
-            record = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-                      "test_loss": test_loss, "test_acc": test_acc,
-                      "seconds": time.perf_counter() - start}
-            history.append(record)
-            bar.set_postfix({k: _fmt(v) for k, v in record.items()
-                             if k in ("train_loss", "train_acc", "test_acc")})
-            if verbose:
-                tqdm.write(_table_row(record))
-            if animator is not None:
-                animator.add(epoch, record)
-    if animator is not None:
-        history.figure = animator.close()
+    epoch = 0
+    try:
+        with loop_threads(num_threads), tqdm(range(1, num_epochs + 1), desc="train",
+                                             unit="epoch", disable=not progress,
+                                             leave=True) as bar:
+            for epoch in bar:
+                record = _train_and_evaluate(net, train_iter, test_iter, loss, updater, kind,
+                                             device, from_logits, epoch)
+                history.append(record)
+                bar.set_postfix({k: _fmt(v) for k, v in record.items()
+                                 if k in ("train_loss", "train_acc", "test_acc")})
+                if verbose:
+                    tqdm.write(_table_row(record))
+                if animator is not None:
+                    animator.add(epoch, record)
+    except NonFiniteLossError as e:
+        e.history = history
+        raise
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(history, epoch) from None
+    finally:
+        if animator is not None:
+            history.figure = animator.close()
     return history
+
+
+def _train_and_evaluate(net, train_iter, test_iter, loss, updater, kind: str, device,
+                        from_logits: bool, epoch: int) -> dict:
+    """One epoch of ``train``: train, then evaluate on ``test_iter``; its record."""
+    start = time.perf_counter()
+    train_loss, train_acc = _run_epoch(net, train_iter, loss, updater, kind, device,
+                                       from_logits, epoch)
+    test_loss = test_acc = None
+    if test_iter is not None:
+        try:
+            test_loss, test_acc = evaluate(net, test_iter, loss, device=device,
+                                           from_logits=from_logits, num_threads=None)
+        except NonFiniteLossError as e:  # name the test set and the epoch in the message
+            e.where, e.epoch = "test_iter", epoch
+            raise
+    return {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+            "test_loss": test_loss, "test_acc": test_acc,
+            "seconds": time.perf_counter() - start}
 
 
 def _table_header() -> str:

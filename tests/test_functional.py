@@ -534,6 +534,40 @@ BAD_INPUT = [
     pytest.param(lambda: lf.binary_cross_entropy_with_logits(torch.zeros(2),
                                                              torch.tensor([0.0, -1.0])),
                  ValueError, r"target must hold probabilities", id="bcel-target-negative"),
+    pytest.param(lambda: lf.cross_entropy(_logits(2), [0, 1]),
+                 TypeError, r"target must be a torch.Tensor, got \[0, 1\] \(list\)",
+                 id="ce-target-list"),
+    pytest.param(lambda: lf.cross_entropy(_logits(1)[0], 3),
+                 TypeError, r"target must be a torch.Tensor, got 3 \(int\)", id="ce-target-int"),
+    pytest.param(lambda: lf.cross_entropy(_logits(2), np.array([0, 1])),
+                 TypeError, r"target must be a torch.Tensor, got a NumPy array of shape \(2,\)",
+                 id="ce-target-numpy"),
+    pytest.param(lambda: lf.cross_entropy(_logits(2), _labels(0, 1), [1.0] * 10),
+                 TypeError, r"weight must be a torch.Tensor.*list", id="ce-weight-list"),
+    pytest.param(lambda: lf.cross_entropy(_logits(2), _labels(0, 1), np.ones(10)),
+                 TypeError, r"weight must be a torch.Tensor.*NumPy array", id="ce-weight-numpy"),
+    pytest.param(lambda: lf.cross_entropy(_logits(2), _labels(0, 1), torch.ones(10, 1)),
+                 ValueError, r"weight must have shape \(10,\)", id="ce-weight-column"),
+    pytest.param(lambda: lf.binary_cross_entropy(torch.full((4,), 0.5), torch.ones(4),
+                                                 torch.ones(4, 1)),
+                 ValueError, r"weight of shape \(4, 1\) would broadcast the loss of shape "
+                 r"\(4,\) to \(4, 4\)", id="bce-weight-N1-vs-N"),
+    pytest.param(lambda: lf.binary_cross_entropy(torch.full((4,), 0.5), torch.ones(4),
+                                                 [1.0] * 4),
+                 TypeError, r"weight must be a torch.Tensor", id="bce-weight-list"),
+    pytest.param(lambda: lf.binary_cross_entropy_with_logits(torch.zeros(4), torch.ones(4),
+                                                             torch.ones(4, 1)),
+                 ValueError, r"weight of shape \(4, 1\) would broadcast", id="bcel-weight-N1"),
+    pytest.param(lambda: lf.binary_cross_entropy_with_logits(torch.zeros(4), torch.ones(4),
+                                                             pos_weight=torch.ones(4, 1)),
+                 ValueError, r"pos_weight of shape \(4, 1\) would broadcast the loss of shape "
+                 r"\(4,\) to \(4, 4\)", id="bcel-pos_weight-N1"),
+    pytest.param(lambda: lf.binary_cross_entropy_with_logits(torch.zeros(4), torch.ones(4),
+                                                             pos_weight=torch.ones(2, 4)),
+                 ValueError, r"pos_weight of shape \(2, 4\) would broadcast", id="bcel-pos-2x4"),
+    pytest.param(lambda: lf.binary_cross_entropy_with_logits(torch.zeros(4), torch.ones(4),
+                                                             pos_weight=3.0),
+                 TypeError, r"pos_weight must be a torch.Tensor", id="bcel-pos_weight-float"),
     pytest.param(lambda: lf.sigmoid(torch.tensor([1, 2, 3])),
                  TypeError, r"input must be a floating-point tensor.*torch.int64",
                  id="sigmoid-int-input"),
@@ -561,3 +595,36 @@ BAD_INPUT = [
 def test_bad_input_raises_a_clear_error(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("weight_shape", [(4,), (1,), ()])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_weights_that_broadcast_to_the_input_are_accepted(weight_shape, reduction):
+    x = torch.linspace(-2, 2, 4, dtype=F64)
+    t = torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=F64)
+    w = torch.rand(weight_shape, dtype=F64) + 0.5
+    torch.testing.assert_close(
+        lf.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=w),
+        F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=w))
+    torch.testing.assert_close(
+        lf.binary_cross_entropy(torch.sigmoid(x), t, w, reduction=reduction),
+        F.binary_cross_entropy(torch.sigmoid(x), t, w, reduction=reduction))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_binary_cross_entropy_half_precision_caps_at_100_like_torch(dtype):
+    """A confidently wrong prediction costs 100 in float16/bfloat16, as in PyTorch (it was
+    -log(finfo(float16).tiny) = 9.7); the other values agree with PyTorch too."""
+    p = torch.tensor([0.0, 1e-6, 6e-8, 0.5, 1.0, 0.999], dtype=dtype)
+    t = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0, 0.0], dtype=dtype)
+    ours = lf.binary_cross_entropy(p, t, reduction="none")
+    theirs = F.binary_cross_entropy(p, t, reduction="none")
+    assert ours.dtype == dtype
+    assert ours[0].item() == 100.0 and ours[4].item() == 100.0
+    torch.testing.assert_close(ours, theirs)
+    for reduction in ("mean", "sum"):
+        torch.testing.assert_close(lf.binary_cross_entropy(p, t, reduction=reduction),
+                                   F.binary_cross_entropy(p, t, reduction=reduction))
+    p = p.clone().requires_grad_(True)
+    lf.binary_cross_entropy(p, t).backward()
+    assert not torch.isnan(p.grad).any()  # -1/p may overflow float16, as in PyTorch

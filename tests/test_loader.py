@@ -132,8 +132,10 @@ def test_bad_inputs():
         InMemoryLoader(X.long(), y, 2)
     with pytest.raises(TypeError, match="X must be a torch.Tensor"):
         InMemoryLoader(X.numpy(), y, 2)
-    with pytest.raises(TypeError, match="seed must be an integer >= 0"):
+    with pytest.raises(ValueError, match="seed must be an integer from 0"):
         InMemoryLoader(X, y, 2, seed=-1)
+    with pytest.raises(TypeError, match="seed must be an integer from 0"):
+        InMemoryLoader(X, y, 2, seed="1")
     with pytest.raises(TypeError, match="shuffle must be True or False"):
         InMemoryLoader(X, y, 2, shuffle=None)
 
@@ -160,7 +162,7 @@ def test_torchvision_route_on_the_standin(tmp_path):
     X0, y0 = train_ds[0]
     assert X0.shape == (1, 28, 28) and X0.dtype == torch.float32 and isinstance(y0, int)
     fast, _ = load_data_fashion_mnist(60, root=tmp_path, source="synthetic", seed=0)
-    torch.testing.assert_close(X0, fast.X[0])  # both routes see the same pixels
+    torch.testing.assert_close(X0, fast.X[0].float() / 255)  # both routes: the same pixels
     X_batch, y_batch = next(iter(DataLoader(train_ds, batch_size=16, shuffle=True)))
     assert X_batch.shape == (16, 1, 28, 28) and y_batch.dtype == torch.int64
     assert pickle.loads(pickle.dumps(type(train_ds))) is type(train_ds)  # worker-safe
@@ -176,3 +178,40 @@ def test_torchvision_route_on_gzipped_real_files(tmp_path):
     assert torch.equal(train_ds.data, tensors[0]) and torch.equal(test_ds.data, tensors[2])
     image, label = test_ds[3]
     assert np.array_equal(image, tensors[2][3].numpy()) and label == int(tensors[3][3])
+
+
+def test_images_stay_uint8_in_memory_and_batches_are_scaled_once_each():
+    """The set is kept as uint8 (a quarter of float32's memory, and a quarter of the bytes to
+    gather per batch); each batch comes out float32 in [0, 1], the same values as before."""
+    X, y = images_and_labels(10)
+    loader = InMemoryLoader(X, y, batch_size=4, shuffle=True, seed=0)
+    assert loader.X.dtype == torch.uint8 and loader.X.shape == (10, 1, 28, 28)
+    for X_batch, y_batch in loader:
+        assert X_batch.dtype == torch.float32
+        assert torch.equal(X_batch[:, 0], X[y_batch].float().div(255))
+
+
+def test_batch_gathering_runs_on_one_thread_and_leaves_the_setting_alone(monkeypatch):
+    """The gather (and the scaling) run on one CPU thread whatever torch's setting, so a
+    student's own loop over the loader does not stall on a busy machine (issue 9, 6); the
+    loop body between batches sees torch's own setting."""
+    seen = []
+    real = torch.Tensor.index_select
+
+    def recording(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "index_select", recording)
+    X, y = images_and_labels(10)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        in_loop = []
+        for shuffle in (True, False):
+            for _ in InMemoryLoader(X, y, batch_size=4, shuffle=shuffle, seed=0):
+                in_loop.append(torch.get_num_threads())
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {1}
+    assert set(in_loop) == {2} and len(in_loop) == 6

@@ -155,3 +155,35 @@ def test_scratch_softmax_weight_is_stored_column_major():
     assert net.W.grad.stride() == (1, 784)
     lk.sgd(net.parameters(), 0.1, 8)
     assert net.W.stride() == (1, 784)
+
+
+@pytest.mark.parametrize("make", [lambda: SoftmaxRegressionScratch(generator=gen()),
+                                  lambda: SoftmaxRegression()])
+def test_uint8_images_get_a_clear_error(make):
+    """Before: a matmul dtype error from inside the model."""
+    images = torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)
+    with pytest.raises(TypeError, match=r"X must be a floating-point tensor.*got dtype "
+                                        r"torch.uint8.*X.float\(\) / 255"):
+        make()(images)
+
+
+@pytest.mark.parametrize("make", [lambda: SoftmaxRegressionScratch(generator=gen()),
+                                  lambda: SoftmaxRegression(),
+                                  lambda: LogisticRegressionScratch(784, generator=gen()),
+                                  lambda: LogisticRegression(784)])
+def test_float64_features_for_a_float32_model_get_a_clear_error(make):
+    X = torch.rand(2, 784, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"X has dtype torch.float64 but the model's parameters "
+                                        r"are torch.float32.*X.float\(\)"):
+        make()(X)
+
+
+def test_integer_features_for_the_logistic_models_get_a_clear_error():
+    for net in (LogisticRegressionScratch(2, generator=gen()), LogisticRegression(2)):
+        with pytest.raises(TypeError, match=r"X must be a floating-point tensor.*torch.int64"):
+            net(torch.tensor([[1, 2], [3, 4]]))
+
+
+def test_float64_model_takes_float64_features(float64_default):
+    net = SoftmaxRegressionScratch(4, 3, generator=gen())
+    assert net(torch.rand(2, 4)).dtype == torch.float64

@@ -234,6 +234,12 @@ BAD_PARAMS = [
                  r"params\[1\] must be a torch.Tensor", id="not-a-tensor"),
     pytest.param(lambda: 3.0, TypeError, r"params must be an iterable of tensors",
                  id="number"),
+    pytest.param(lambda: [torch.zeros(2, requires_grad=True),
+                          torch.randn(3, requires_grad=True) * 1.0], ValueError,
+                 r"params\[1\] is not a leaf tensor.*computed from another tensor.*"
+                 r"never.*updated", id="non-leaf"),
+    pytest.param(lambda: [torch.zeros(2, requires_grad=True).to(torch.float64)], ValueError,
+                 r"params\[0\] is not a leaf tensor", id="non-leaf-cast"),
 ]
 
 
@@ -243,3 +249,28 @@ def test_bad_params(make_params, error, match):
         SGD(make_params(), lr=0.1)
     with pytest.raises(error, match=match):
         sgd(make_params(), 0.1, 4)
+
+
+def test_the_same_parameter_twice_is_refused():
+    """torch.optim.SGD warns and then updates such a parameter twice per step; labkit refuses."""
+    w = torch.zeros(2, requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    for make in (lambda: SGD([w, b, w], lr=0.1), lambda: sgd([w, b, w], 0.1, 4)):
+        with pytest.raises(ValueError, match=r"params\[2\] is the same tensor as params\[0\]"):
+            make()
+    net = torch.nn.Linear(2, 1)
+    with pytest.raises(ValueError, match="is the same tensor"):
+        SGD(list(net.parameters()) * 2, lr=0.1)
+
+
+def test_a_non_leaf_parameter_is_never_silently_skipped():
+    """Before: sgd/SGD accepted w = randn(3, requires_grad=True) * 1.0, whose .grad backward
+    never fills, and left it unchanged for ever."""
+    base = torch.randn(3, requires_grad=True)
+    w = base * 1.0
+    with pytest.raises(ValueError, match="not a leaf"):
+        sgd([w], 0.1, 1)
+    with pytest.raises(ValueError, match="not a leaf"):
+        SGD([w], lr=0.1)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf"):  # torch agrees
+        torch.optim.SGD([w], lr=0.1)

@@ -100,3 +100,20 @@ def test_data_iter_rejects_mismatch_and_empty_data():
 def test_make_logistic_data_rejects_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make_logistic_data(**kwargs)
+
+
+@pytest.mark.parametrize("make", [make_logistic_data, make_gaussian_clusters])
+@pytest.mark.parametrize("seed, error", [("a", TypeError), (1.5, TypeError), (None, TypeError),
+                                         (-1, ValueError)])
+def test_a_bad_seed_is_a_clear_error(make, seed, error):
+    with pytest.raises(error, match=r"seed must be an integer from 0 to 2\*\*63 - 1"):
+        make(10, seed=seed)
+
+
+@pytest.mark.parametrize("X, y, match", [
+    (torch.tensor(1.0), torch.tensor(1.0), r"X must hold one row per example.*0-d"),
+    (torch.ones(3, 2), torch.tensor(1.0), r"y must hold one entry per example.*0-d"),
+])
+def test_data_iter_refuses_0d_tensors(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        data_iter(2, X, y)

@@ -389,3 +389,287 @@ def test_training_and_evaluation_loops_use_one_thread_and_restore_the_setting():
     finally:
         torch.set_num_threads(before)
     assert one_thread > 0 and set(seen[:one_thread]) == {1}
+
+
+# ---------------------------------------------------------------- the loss's reduction
+
+def ce_sum_plain(y_hat, y):
+    """The seeds' style: a plain function returning the batch SUM as one number."""
+    return cross_entropy(y_hat, y, reduction="sum")
+
+
+def ce_mean_plain(y_hat, y):
+    return cross_entropy(y_hat, y)
+
+
+@pytest.mark.parametrize("loss", [ce_sum_plain, ce_mean_plain], ids=["sum", "mean"])
+def test_a_0d_loss_the_loop_cannot_classify_is_refused(loss):
+    """Before: any 0-d loss without .reduction == 'sum' was taken for a mean, so a summed loss
+    was reported batch_size times too large and lk.sgd stepped batch_size times too far."""
+    train_iter, test_iter = multiclass_data()
+    net = SoftmaxRegressionScratch(4, 3, generator=gen())
+    before = net.W.detach().clone()
+
+    def updater(batch_size):
+        sgd(net.parameters(), 0.1, batch_size)
+
+    for call in (lambda: train(net, train_iter, test_iter, loss, 1, updater, progress=False),
+                 lambda: train_epoch(net, train_iter, loss, updater),
+                 lambda: lk.evaluate(net, test_iter, loss)):
+        with pytest.raises(ValueError, match=r"loss returned a single number.*cannot tell.*"
+                                             r"mean or the sum.*reduction=\"none\"") as info:
+            call()
+        assert 'reduction="mean"' in str(info.value) and ".reduction" in str(info.value)
+    assert torch.equal(net.W.detach(), before)  # refused before the first update
+
+
+def test_a_0d_loss_that_declares_its_reduction_is_handled_correctly():
+    """A function with a .reduction attribute, or functools.partial(..., reduction=...), is
+    classified like nn.CrossEntropyLoss: the same history as per-example losses."""
+    import functools
+
+    train_iter, test_iter = multiclass_data(seed=4)
+    sum_with_attribute = functools.wraps(ce_sum_plain)(lambda y_hat, y: ce_sum_plain(y_hat, y))
+    sum_with_attribute.reduction = "sum"
+    losses = {"none": ce_none, "sum-attribute": sum_with_attribute,
+              "sum-partial": functools.partial(cross_entropy, reduction="sum"),
+              "mean-partial": functools.partial(cross_entropy, reduction="mean"),
+              "nn-sum": nn.CrossEntropyLoss(reduction="sum")}
+    histories = {}
+    for name, loss in losses.items():
+        net = SoftmaxRegressionScratch(4, 3, generator=gen(4))
+        histories[name] = train(net, train_iter, test_iter, loss, 2,
+                                lambda batch_size, net=net: sgd(net.parameters(), 0.1,
+                                                                batch_size),
+                                progress=False)
+    for name, h in histories.items():
+        for field in ("train_loss", "test_loss"):
+            a, b = getattr(histories["none"], field), getattr(h, field)
+            assert max(abs(u - v) for u, v in zip(a, b)) < 1e-6, (name, field, a, b)
+    assert histories["none"].train_loss[0] < 2  # a mean per example, not a batch sum
+
+
+def test_a_loss_declaring_none_must_return_one_value_per_example():
+    train_iter, _ = multiclass_data()
+    net = SoftmaxRegressionScratch(4, 3, generator=gen())
+
+    def loss(y_hat, y):
+        return cross_entropy(y_hat, y, reduction="sum")
+
+    loss.reduction = "none"
+    with pytest.raises(ValueError, match="loss declares reduction='none' but returned a single"):
+        train_epoch(net, train_iter, loss, SGD(net.parameters(), lr=0.1))
+
+
+# ---------------------------------------------------------------- the optimizer's model
+
+@pytest.mark.parametrize("optimizer", [torch.optim.SGD, SGD])
+def test_an_optimizer_built_for_another_model_is_refused(optimizer):
+    """A notebook cell rebuilt the model but not the optimizer: before, training ran, printed
+    a history, and the new model never changed."""
+    train_iter, test_iter = binary_data()
+    old = LogisticRegression(2)
+    updater = optimizer(old.parameters(), lr=0.5)
+    net = LogisticRegression(2)  # the re-run model cell
+    before = [p.detach().clone() for p in net.parameters()]
+    match = r"updater updates none of net's parameters.*re-run the cell that builds"
+    with pytest.raises(ValueError, match=match):
+        train(net, train_iter, test_iter, nn.BCEWithLogitsLoss(), 2, updater, progress=False)
+    with pytest.raises(ValueError, match=match):
+        train_epoch(net, train_iter, nn.BCEWithLogitsLoss(), updater)
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), before))
+    # an optimizer over part of the model (or more than the model) is fine
+    partial = optimizer([net.linear.weight, torch.zeros(1, requires_grad=True)], lr=0.5)
+    train_epoch(net, train_iter, nn.BCEWithLogitsLoss(), partial)
+    assert not torch.equal(net.linear.weight, before[0])
+
+
+def test_a_scratch_model_with_an_optimizer_for_another_scratch_model_is_refused():
+    train_iter, _ = binary_data()
+    old = LogisticRegressionScratch(2, generator=gen())
+    net = LogisticRegressionScratch(2, generator=gen())
+    with pytest.raises(ValueError, match="updates none of net's parameters"):
+        train_epoch(net, train_iter, bce_none, SGD(old.parameters(), lr=0.1))
+
+
+# ---------------------------------------------------------------- non-finite data
+
+def test_nan_in_the_training_features_blames_the_data_not_the_lr():
+    train_iter, test_iter = binary_data()
+    X, y = train_iter[2]
+    X = X.clone()
+    X[5, 1] = float("nan")
+    X[7, 0] = float("inf")
+    bad = train_iter[:2] + [(X, y)] + train_iter[3:]
+    net = LogisticRegressionScratch(2, generator=gen())
+    with pytest.raises(NonFiniteLossError) as info:
+        train(net, bad, test_iter, bce_none, 2, SGD(net.parameters(), lr=0.1), progress=False)
+    err = info.value
+    assert isinstance(err, ValueError)  # bad input data
+    message = str(err)
+    assert "train_iter" in message and "epoch 1, batch 3" in message
+    assert "X holds 2 non-finite values (1 nan, 1 inf)" in message
+    assert "learning rate" not in message and "lr" not in message.split(";")[0]
+    assert torch.isfinite(net.w).all()
+
+
+def test_nan_in_float_targets_is_reported_as_such():
+    train_iter, test_iter = binary_data()
+    X, y = train_iter[0]
+    y = y.clone()
+    y[0] = float("nan")
+    torch.manual_seed(0)
+    net = LogisticRegression(2)
+    with pytest.raises(NonFiniteLossError, match=r"y holds 1 non-finite value \(1 nan, 0 inf\)"):
+        train_epoch(net, [(X, y)], nn.BCEWithLogitsLoss(), torch.optim.SGD(net.parameters(), 0.1))
+
+
+def test_nan_in_the_test_features_is_an_error_not_a_nan_in_history(tmp_path):
+    """Before: the test loss was recorded as nan, with no error."""
+    train_iter, test_iter = binary_data()
+    X, y = test_iter[1]
+    X = X.clone()
+    X[0, 0] = float("nan")
+    bad_test = [test_iter[0], (X, y)]
+    net = LogisticRegressionScratch(2, generator=gen())
+    updater = SGD(net.parameters(), lr=0.1)
+    with pytest.raises(NonFiniteLossError, match=r"test_iter.*epoch 1, batch 2.*X holds 1 "
+                                                 r"non-finite value") as info:
+        train(net, train_iter, bad_test, bce_none, 3, updater, progress=False)
+    assert isinstance(info.value, ValueError) and len(info.value.history) == 0
+    for call in (lambda: lk.evaluate(net, bad_test, bce_none),
+                 lambda: lk.evaluate_accuracy(net, bad_test)):
+        with pytest.raises(ValueError, match=r"data_iter.*batch 2.*X holds 1 non-finite"):
+            call()
+
+
+def test_evaluate_of_a_diverged_model_is_an_error():
+    _, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    with torch.no_grad():
+        net.w.fill_(float("inf"))
+        net.b.fill_(-float("inf"))
+    with pytest.raises(NonFiniteLossError, match="data_iter.*batch 1.*net's output") as info:
+        lk.evaluate_accuracy(net, test_iter)
+    assert not isinstance(info.value, ValueError)
+
+
+# ---------------------------------------------------------------- history files
+
+def test_history_json_stays_valid_json_with_non_finite_values(tmp_path):
+    import json
+
+    history = History([{"epoch": 1, "train_loss": float("nan"), "train_acc": 0.5,
+                        "test_loss": float("inf"), "test_acc": None, "seconds": 0.1}])
+    path = tmp_path / "history.json"
+    history.save_json(path)
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    data = json.loads(path.read_text(), parse_constant=refuse)
+    assert data["train_loss"] == [None] and data["test_loss"] == [None]
+
+
+def test_history_load_json_refuses_columns_of_different_lengths(tmp_path):
+    import json
+
+    path = tmp_path / "history.json"
+    columns = {f: [1, 2, 3] for f in FIELDS}
+    columns["test_acc"] = [0.5, 0.6]
+    path.write_text(json.dumps(columns))
+    with pytest.raises(ValueError, match=r"history.json.*columns of different lengths.*"
+                                         r"test_acc has 2.*3"):
+        History.load_json(path)
+
+
+def test_history_load_json_names_a_truncated_file(tmp_path):
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    history = train(net, train_iter, test_iter, bce_none, 2, SGD(net.parameters(), lr=0.1),
+                    progress=False)
+    path = tmp_path / "run" / "history.json"
+    path.parent.mkdir()
+    history.save_json(path)
+    path.write_text(path.read_text()[:-40])
+    with pytest.raises(ValueError, match=r"run/history.json.*is not valid JSON.*truncated"):
+        History.load_json(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"history.json.*is not a saved History"):
+        History.load_json(path)
+
+
+def test_history_load_json_reads_the_cli_record(tmp_path):
+    import json
+
+    records = [{"epoch": i, "train_loss": 1.0 / i, "train_acc": 0.5, "test_loss": 0.9,
+                "test_acc": 0.6, "seconds": 0.1} for i in (1, 2)]
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps({"model": "logistic", "history": records}))
+    assert History.load_json(path).records == records
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+def interrupt_at(epoch, batch, loss):
+    """Wrap ``loss`` so that the given training batch raises KeyboardInterrupt (Ctrl-C)."""
+    calls = {"n": 0}
+    batches_per_epoch = len(binary_data()[0])
+
+    def wrapped(y_hat, y):
+        if torch.is_grad_enabled():
+            calls["n"] += 1
+            if calls["n"] == (epoch - 1) * batches_per_epoch + batch:
+                raise KeyboardInterrupt
+        return loss(y_hat, y)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("live_plot", [False, True])
+def test_ctrl_c_keeps_the_finished_epochs(live_plot):
+    """Before: Ctrl-C in epoch 3 lost epochs 1-2."""
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    before = torch.get_num_threads()
+    with pytest.raises(KeyboardInterrupt) as info:
+        train(net, train_iter, test_iter, interrupt_at(3, 2, bce_none), 5,
+              SGD(net.parameters(), lr=0.1), progress=False, live_plot=live_plot)
+    err = info.value
+    assert isinstance(err, lk.TrainingInterrupted)
+    assert err.epoch == 3 and len(err.history) == 2 and err.history.epoch == [1, 2]
+    assert "interrupted in epoch 3" in str(err) and ".history" in str(err)
+    assert (err.history.figure is not None) == live_plot
+    assert torch.get_num_threads() == before
+    assert "finished epochs" in train.__doc__ and "TrainingInterrupted" in train.__doc__
+
+
+def test_ctrl_c_in_the_first_epoch_gives_an_empty_history():
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    with pytest.raises(lk.TrainingInterrupted) as info:
+        train(net, train_iter, test_iter, interrupt_at(1, 1, bce_none), 2,
+              SGD(net.parameters(), lr=0.1), progress=False)
+    assert len(info.value.history) == 0
+
+
+# ---------------------------------------------------------------- one home for the machinery
+
+def test_train_and_metrics_share_the_loop_machinery_openly():
+    """The loss reduction, batch unpacking and thread control live in labkit.loop, imported
+    under public names; no module imports another one's private helpers."""
+    import ast
+    from pathlib import Path
+
+    import labkit.loop as loop
+
+    for name in ("loop_threads", "eval_mode", "unpack_batch", "reduce_loss", "check_iterable",
+                 "NonFiniteLossError"):
+        assert callable(getattr(loop, name)), name
+    assert lk.NonFiniteLossError is loop.NonFiniteLossError
+    package = Path(lk.__file__).parent
+    for path in [package / f"{name}.py" for name in ("train", "metrics", "loop", "cli")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("labkit"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"

@@ -10,9 +10,9 @@ reshuffled batches of the synthetic data); ``04_softmax_regression_scratch`` add
 Why not the ``DataLoader`` route by default: it converts each image separately (uint8
 array -> PIL image -> ``ToTensor`` -> float tensor) and collates 256 of them in Python, which
 costs seconds per epoch, while the arithmetic of a softmax-regression epoch costs a few
-hundredths of a second. ``InMemoryLoader`` converts the whole set once
-(``X.float() / 255``, shape ``(N, 1, 28, 28)``) and each batch is then one ``index_select``
-of 256 rows: an epoch over 60,000 images costs about as much as one copy of the data.
+hundredths of a second. ``InMemoryLoader`` keeps the whole set in memory as uint8
+``(N, 1, 28, 28)``, and each batch is one ``index_select`` of 256 rows scaled by
+``.float() / 255``: an epoch over 60,000 images costs about as much as one copy of the data.
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from typing import Union
 
 import torch
 
-from labkit._checks import check_batch_sizes, check_positive_int, check_tensor, describe
+from labkit._checks import (
+    check_batch_sizes,
+    check_device,
+    check_positive_int,
+    check_seed,
+    check_tensor,
+    describe,
+)
 from labkit.data import idx_datasets
 from labkit.data.fashion_mnist import FASHION_MNIST
 from labkit.data.idx_datasets import IDXDatasetSpec
@@ -43,8 +50,9 @@ class InMemoryLoader:
     """Minibatches ``(X_batch, y_batch)`` over tensors held in memory; re-iterable.
 
     Args:
-        X: uint8 images ``(N, H, W)`` (scaled once to float32 in [0, 1] and reshaped to
-            ``(N, 1, H, W)``), or a floating tensor ``(N, ...)`` (kept, as float32).
+        X: uint8 images ``(N, H, W)`` (kept as uint8, reshaped to ``(N, 1, H, W)``; each
+            batch is scaled to float32 in [0, 1] as it is gathered), or a floating tensor
+            ``(N, ...)`` (kept, as float32).
         y: ``(N,)`` labels or targets, kept as given.
         batch_size: examples per batch; the last batch holds the remainder
             (``len(loader) == ceil(N / batch_size)``).
@@ -52,10 +60,19 @@ class InMemoryLoader:
         seed: seeds the loader's own ``torch.Generator``, so the same seed gives the same
             sequence of batches in every run; ``None`` draws the seed from torch's global
             generator (``torch.manual_seed`` then makes it reproducible).
-        device: where the batches live; the data is moved there once, up front.
+        device: where the batches live; the data is moved there once, up front (checked by
+            ``labkit._checks.check_device``: ``"cuda"`` without CUDA is a ``ValueError``).
 
     Yields:
         ``X_batch`` float32 ``(B, 1, 28, 28)`` (for Fashion-MNIST), ``y_batch`` ``(B,)``.
+
+    Attributes ``X`` and ``y`` hold the data as kept in memory (uint8 images stay uint8: a
+    quarter of float32's memory, and a quarter of the bytes to gather per batch).
+
+    Gathering a batch (``index_select``, then ``.float() / 255``) runs on one CPU thread
+    whatever ``torch.get_num_threads()`` says, and leaves that setting as it was for the
+    loop's body: on a busy machine two threads made a bare pass over the loader 10-30 times
+    slower (benchmarks/RESULTS.md, "Students' own loops").
     """
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, *,
@@ -71,8 +88,9 @@ class InMemoryLoader:
         if y.dim() == 0:
             raise ValueError(f"y must have one entry per example, got {describe(y)}")
         check_batch_sizes(len(X), len(y), "X", "y")
-        if X.dtype == torch.uint8:
-            X = X.to(torch.float32).div_(255)  # once, for the whole set: values in [0, 1]
+        device = check_device(device)
+        self._scale = X.dtype == torch.uint8  # uint8 images: scaled batch by batch
+        if self._scale:
             if X.dim() == 3:
                 X = X.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W): one channel, like ToTensor
         elif X.is_floating_point():
@@ -80,17 +98,17 @@ class InMemoryLoader:
         else:
             raise TypeError(f"X must be uint8 images or a floating-point tensor, got "
                             f"{describe(X)}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
-                                 or seed < 0):
-            raise TypeError(f"seed must be an integer >= 0 or None, got {describe(seed)}")
-        if seed is None and shuffle:  # only a shuffling loader consumes the global generator
+        if seed is not None:
+            seed = check_seed(seed)
+        elif shuffle:  # only a shuffling loader consumes the global generator
             seed = int(torch.randint(0, 2**62, ()).item())
         self.seed = seed
         self.shuffle = shuffle
-        self.device = torch.device(device) if device is not None else X.device
+        self.device = device if device is not None else X.device
         self.X = X.to(self.device)
         self.y = y.to(self.device)
         self._generator = torch.Generator().manual_seed(seed) if shuffle else None
+        self._on_cpu = self.device.type == "cpu"
 
     @property
     def num_examples(self) -> int:
@@ -101,14 +119,30 @@ class InMemoryLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n, bs = len(self.X), self.batch_size
-        if not self.shuffle:
-            for start in range(0, n, bs):
-                yield self.X[start:start + bs], self.y[start:start + bs]  # views, no copy
-            return
-        order = torch.randperm(n, generator=self._generator).to(self.device)
+        order = None
+        if self.shuffle:
+            order = torch.randperm(n, generator=self._generator).to(self.device)
         for start in range(0, n, bs):
-            index = order[start:start + bs]
-            yield self.X.index_select(0, index), self.y.index_select(0, index)
+            yield self._batch(start, order)
+
+    def _batch(self, start: int, order) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch at ``start``: gathered (and scaled) on one CPU thread."""
+        threads = torch.get_num_threads() if self._on_cpu else 1
+        if threads != 1:
+            torch.set_num_threads(1)
+        try:
+            stop = start + self.batch_size
+            if order is None:
+                X, y = self.X[start:stop], self.y[start:stop]  # views, no copy
+            else:
+                index = order[start:stop]
+                X, y = self.X.index_select(0, index), self.y.index_select(0, index)
+            if self._scale:
+                X = X.float().div_(255)  # (B, 1, H, W) in [0, 1], as ToTensor
+            return X, y
+        finally:
+            if threads != 1:
+                torch.set_num_threads(threads)
 
     def __repr__(self) -> str:
         return (f"InMemoryLoader(num_examples={len(self.X)}, batch_size={self.batch_size}, "

@@ -19,7 +19,9 @@ from labkit._checks import (
     check_non_negative,
     check_positive,
     check_positive_int,
+    check_seed,
     check_tensor,
+    describe,
 )
 
 __all__ = ["make_logistic_data", "make_gaussian_clusters", "data_iter"]
@@ -44,16 +46,20 @@ def make_logistic_data(num_examples: int, true_w: Sequence[float] = (1.9, -3.1),
         true_w: the D true weights (D = len(true_w), 2 in the seeds).
         true_b: the true bias.
         noise: standard deviation of the noise added to the probability, >= 0.
-        seed: seeds a private generator; the same seed gives the same data.
+        seed: an integer in [0, 2**63 - 1]; seeds a private generator, so the same seed
+            gives the same data.
 
     Returns:
         ``X`` float32 ``(N, D)`` and ``y`` float32 ``(N,)`` holding 0. and 1.
     """
     check_positive_int(num_examples, "num_examples")
     check_non_negative(noise, "noise")
+    seed = check_seed(seed)
     w = torch.as_tensor(true_w, dtype=torch.float64)
     if w.dim() != 1 or w.numel() == 0:
-        raise ValueError(f"true_w must be a non-empty 1-d sequence of weights, got {true_w!r}")
+        raise ValueError(
+            f"true_w must be a non-empty 1-d sequence of weights, got {describe(true_w)}"
+        )
     g = torch.Generator().manual_seed(seed)
     X = torch.rand(num_examples, w.numel(), generator=g, dtype=torch.float64)  # (N, D)
     p = torch.sigmoid(X @ w + true_b)  # (N,); torch's sigmoid: this is data, not the lesson
@@ -74,7 +80,7 @@ def make_gaussian_clusters(num_per_class: int = 100, mean_value: float = 1.7,
     """
     check_positive_int(num_per_class, "num_per_class")
     check_positive(std, "std")
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     ones = torch.ones(num_per_class, 2)
     x0 = torch.normal(mean_value * ones, std, generator=g) + bias  # (n, 2), class 0
     x1 = torch.normal(-mean_value * ones, std, generator=g) + bias  # (n, 2), class 1
@@ -100,6 +106,12 @@ def data_iter(batch_size: int, X: torch.Tensor, y: torch.Tensor, *,
     check_positive_int(batch_size, "batch_size")
     check_tensor(X, "X")
     check_tensor(y, "y")
+    if X.dim() == 0:
+        raise ValueError(f"X must hold one row per example, shape (N, ...), got a 0-d tensor "
+                         f"({X.item()!r}); for a single example use X.reshape(1, -1)")
+    if y.dim() == 0:
+        raise ValueError(f"y must hold one entry per example, shape (N,), got a 0-d tensor "
+                         f"({y.item()!r}); for a single example use y.reshape(1)")
     check_batch_sizes(len(X), len(y), "X", "y")
     if len(X) == 0:
         raise ValueError("X is empty: data_iter needs at least one example")
