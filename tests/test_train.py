@@ -194,6 +194,129 @@ def test_no_test_set():
     assert history.test_loss == [None, None] and history.test_acc == [None, None]
 
 
+# ---------------------------------------------------------------- regression: metric=None
+
+def regression_data(seed=0, batch_size=25):
+    """Lab 2's regression set, small: y = 0.028 + x @ w + noise, targets (N, 1)."""
+    X, y, Xt, yt = lk.make_regression_data(200, 100, num_inputs=5, true_w=1.0, noise=0.1,
+                                           seed=seed)
+    return batches(X, y, batch_size), batches(Xt, yt, 50)
+
+
+def linear_net(seed=0):
+    torch.manual_seed(seed)
+    return nn.Linear(5, 1)
+
+
+def test_regression_trains_without_accuracy(tmp_path, capsys):
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    history = train(net, train_iter, test_iter, nn.MSELoss(), 5,
+                    torch.optim.SGD(net.parameters(), lr=0.1), metric=None, verbose=True)
+    assert history.train_acc == [None] * 5 and history.test_acc == [None] * 5
+    assert not history.has_accuracy
+    assert history.test_loss[-1] < 0.05 < history.test_loss[0]  # noise^2 = 0.01 is the floor
+    # repr: the losses, no accuracy placeholders
+    text = repr(history)
+    assert "train_loss=" in text and "test_loss=" in text and "acc" not in text
+    # the verbose table has no accuracy columns, the progress bar shows both losses
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["epoch", "train", "loss", "test", "loss", "seconds"]
+    assert [len(line.split()) for line in lines[1:]] == [4] * 5
+    assert "test_loss=" in err and "acc" not in err
+    # JSON: the accuracies are null and come back as None
+    path = tmp_path / "regression.json"
+    history.save_json(path)
+    assert '"train_acc": [\n    null,' in path.read_text()
+    loaded = History.load_json(path)
+    assert loaded.records == history.records and not loaded.has_accuracy
+
+
+def test_train_epoch_and_evaluate_without_accuracy():
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    loss, acc = train_epoch(net, train_iter, nn.MSELoss(),
+                            torch.optim.SGD(net.parameters(), lr=0.1), metric=None)
+    assert acc is None and loss > 0
+    mean_loss, acc = lk.evaluate(net, test_iter, nn.MSELoss(), metric=None)
+    X = torch.cat([X for X, _ in test_iter])
+    y = torch.cat([y for _, y in test_iter])
+    with torch.no_grad():
+        expected = nn.functional.mse_loss(net(X), y).item()
+    assert acc is None and mean_loss == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match=r"nothing to compute with metric=None and no loss"):
+        lk.evaluate(net, test_iter, metric=None)
+
+
+def test_metric_none_on_a_classification_gives_the_same_losses():
+    runs = []
+    for metric in ("accuracy", None):
+        train_iter, test_iter = binary_data()
+        net = LogisticRegressionScratch(2, generator=gen())
+        runs.append(train(net, train_iter, test_iter, bce_none, 3,
+                          SGD(net.parameters(), lr=0.1), metric=metric, progress=False))
+    with_acc, without = runs
+    assert with_acc.train_loss == without.train_loss
+    assert with_acc.test_loss == without.test_loss
+    assert with_acc.has_accuracy and without.train_acc == [None] * 3
+
+
+def test_regression_targets_with_the_default_metric_are_refused_before_any_step():
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(ValueError, match=r"train_iter \(batch 1\): y holds -?\d.* which is "
+                                         r"not a class label .*pass metric=None"):
+        train(net, train_iter, test_iter, nn.MSELoss(), 2,
+              torch.optim.SGD(net.parameters(), lr=0.1), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # untouched
+    with pytest.raises(ValueError, match=r"train_iter \(batch 1\).*metric=None"):
+        train_epoch(net, train_iter, nn.MSELoss(), torch.optim.SGD(net.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match=r"data_iter \(batch 1\).*metric=None"):
+        lk.evaluate(net, test_iter, nn.MSELoss())
+    # only the test set's targets are not labels: named as test_iter
+    bin_train, _ = binary_data()
+    logistic = LogisticRegressionScratch(2, generator=gen())
+    soft = [(X[:, :2], y.reshape(-1) * 0 + 0.5) for X, y in regression_data()[1]]
+    with pytest.raises(ValueError, match=r"test_iter \(batch 1\): y holds 0.5.*0 and 1"):
+        train(logistic, bin_train, soft, bce_none, 1, SGD(logistic.parameters(), lr=0.1),
+              progress=False)
+    # multi-class scores: labels must be whole numbers
+    scores = [(torch.zeros(4, 3), torch.tensor([0.0, 1.0, 2.5, 1.0]))]
+    with pytest.raises(ValueError, match=r"y holds 2.5.*class labels are whole numbers"):
+        lk.evaluate(lambda X: X, scores)
+    assert lk.evaluate(lambda X: X, [(torch.zeros(2, 3), torch.tensor([0.0, 2.0]))])[1] == 0.5
+
+
+@pytest.mark.parametrize("metric, error, match", [
+    ("mse", ValueError, r"metric must be 'accuracy' \(classification.*or None.*got 'mse'"),
+    (lk.accuracy, TypeError, r"metric must be 'accuracy'.*got <function accuracy"),
+    (True, TypeError, r"metric must be 'accuracy'.*got True \(bool\)"),
+])
+def test_bad_metric(metric, error, match):
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    updater = SGD(net.parameters(), lr=0.1)
+    with pytest.raises(error, match=match):
+        train(net, train_iter, test_iter, bce_none, 1, updater, metric=metric)
+    with pytest.raises(error, match=match):
+        train_epoch(net, train_iter, bce_none, updater, metric=metric)
+    with pytest.raises(error, match=match):
+        lk.evaluate(net, test_iter, bce_none, metric=metric)
+
+
+def test_live_plot_without_accuracy_has_one_panel():
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    history = train(net, train_iter, test_iter, nn.MSELoss(), 3,
+                    torch.optim.SGD(net.parameters(), lr=0.1), metric=None, progress=False,
+                    live_plot=True)
+    (ax_loss,) = history.figure.axes
+    assert ax_loss.get_title() == "loss"
+    assert [line.get_label() for line in ax_loss.lines] == ["train loss", "test loss"]
+
+
 # ---------------------------------------------------------------- non-finite loss
 
 def nan_at(epoch, batch, loss):
