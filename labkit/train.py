@@ -17,10 +17,10 @@ Both give the same update (the gradient of a sum is ``batch_size`` times the gra
 the mean), which ``tests/test_train.py`` checks epoch by epoch.
 
 ``loss(y_hat, y)`` returns per-example losses ``(N,)`` (``reduction="none"``, the lab's
-way), or a 0-d batch mean or sum from a loss that says which (``nn.CrossEntropyLoss()``,
-``functools.partial(lk.cross_entropy, reduction="sum")``, a function with a ``.reduction``
-attribute). A 0-d loss that does not say is refused: the loop never guesses. Reported
-losses are always means over examples.
+way; ``(N, 1)`` too, a regression's column of losses), or a 0-d batch mean or sum from a
+loss that says which (``nn.CrossEntropyLoss()``, ``functools.partial(lk.cross_entropy,
+reduction="sum")``, a function with a ``.reduction`` attribute). A 0-d loss that does not
+say is refused: the loop never guesses. Reported losses are always means over examples.
 
 The machinery both this loop and ``metrics.evaluate`` use (threads, batches, the loss's
 reduction, the non-finite checks) is in ``labkit.loop``. Threads: while ``train`` and

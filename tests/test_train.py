@@ -448,9 +448,10 @@ def test_bad_arguments():
         train(net, train_iter, test_iter, bce_none, 1, updater, device="gpu0")
     with pytest.raises(TypeError, match="device must be None, a string"):
         train(net, train_iter, test_iter, bce_none, 1, updater, device=0.5)
-    with pytest.raises(ValueError, match=r"loss must return one loss per example, shape \(32,\)"):
-        train(net, train_iter, test_iter, lambda y_hat, y: (y_hat - y).reshape(-1, 1) ** 2, 1,
-              updater, progress=False)
+    with pytest.raises(ValueError, match=r"loss must return one loss per example, shape "
+                                         r"\(32,\) or \(32, 1\).*got shape \(32, 2\)"):
+        train(net, train_iter, test_iter, lambda y_hat, y: (y_hat - y).reshape(-1, 1)
+              .expand(-1, 2) ** 2, 1, updater, progress=False)
     one_epoch = train(net, iter(train_iter), test_iter, bce_none, 1, updater, progress=False)
     assert len(one_epoch) == 1  # a one-shot iterator is fine for a single epoch
 
@@ -570,6 +571,59 @@ def test_a_0d_loss_that_declares_its_reduction_is_handled_correctly():
             a, b = getattr(histories["none"], field), getattr(h, field)
             assert max(abs(u - v) for u, v in zip(a, b)) < 1e-6, (name, field, a, b)
     assert histories["none"].train_loss[0] < 2  # a mean per example, not a batch sum
+
+
+def mse_none(y_hat, y):
+    return lk.mse_loss(y_hat, y, reduction="none")  # (N, 1) for (N, 1) y_hat and y
+
+
+@pytest.mark.parametrize("loss", [mse_none, nn.MSELoss(reduction="none")],
+                         ids=["lk.mse_loss", "nn.MSELoss"])
+@pytest.mark.parametrize("kind", ["optimizer", "callable"])
+def test_per_example_losses_of_shape_n_1_are_one_loss_per_example(loss, kind):
+    """A regression's y (N, 1) and prediction (N, 1) give per-example losses (N, 1) with
+    reduction="none": the same training and the same numbers as the batch mean."""
+    histories = []
+    for reference in (False, True):
+        train_iter, test_iter = regression_data()
+        net = linear_net()
+        if kind == "optimizer":
+            updater = torch.optim.SGD(net.parameters(), lr=0.1)
+        else:
+            def updater(batch_size, net=net):
+                sgd(net.parameters(), 0.1, batch_size)
+        with_loss = nn.MSELoss() if reference else loss
+        histories.append(train(net, train_iter, test_iter, with_loss, 3, updater,
+                               metric=None, progress=False))
+    got, expected = histories
+    assert got.train_loss == pytest.approx(expected.train_loss, rel=1e-6)
+    assert got.test_loss == pytest.approx(expected.test_loss, rel=1e-6)
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    assert train_epoch(net, train_iter, loss, torch.optim.SGD(net.parameters(), lr=0.1),
+                       metric=None)[0] > 0
+    mean_loss, _ = lk.evaluate(net, test_iter, loss, metric=None)
+    assert mean_loss == pytest.approx(lk.evaluate(net, test_iter, nn.MSELoss(),
+                                                  metric=None)[0], rel=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Using a target size:UserWarning")  # torch's own warning
+def test_losses_that_broadcast_are_still_refused():
+    """(N, 1) predictions against (N,) targets broadcast to (N, N) in nn.MSELoss: refused,
+    with the reason; so are (1, N) and (N, 2)."""
+    train_iter, _ = regression_data()
+    flat = [(X, y.reshape(-1)) for X, y in train_iter]  # targets (N,), predictions (N, 1)
+    net = linear_net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"shape \(25,\) or \(25, 1\), or a 0-d tensor, got "
+                                         r"shape \(25, 25\).*broadcasts to \(25, 25\): give "
+                                         r"y the shape of y_hat"):
+        train_epoch(net, flat, nn.MSELoss(reduction="none"), opt, metric=None)
+    for bad in (lambda y_hat, y: ((y_hat - y) ** 2).reshape(1, -1),
+                lambda y_hat, y: ((y_hat - y) ** 2).expand(-1, 2)):
+        with pytest.raises(ValueError, match=r"got shape \((1, 25|25, 2)\); check the shapes "
+                                             r"of y_hat and y$"):
+            train_epoch(net, train_iter, bad, opt, metric=None)
 
 
 def test_a_loss_declaring_none_must_return_one_value_per_example():
