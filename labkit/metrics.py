@@ -1,7 +1,12 @@
 """Classification metrics: accuracy, a running sum, evaluation loops and confusion matrices.
 
-Introduced in ``02_logistic_regression_scratch`` (``accuracy``); ``Accumulator``,
-``evaluate_accuracy`` and the confusion matrix in ``04_softmax_regression_scratch``.
+The student writes ``accuracy`` in ``02_logistic_regression_scratch`` (binary logits) and
+``04_softmax_regression_scratch`` (``argmax`` over the classes), and ``evaluate_accuracy``
+with this module's ``Accumulator`` in 04, each checked by ``lk.check``
+(``labkit/check/metrics.py``); 04 also compares the student's ``evaluate_accuracy`` with
+``lk.evaluate_accuracy``, and then uses ``confusion_matrix``, ``per_class_accuracy`` and
+``most_confused`` from here as they are. ``03_logistic_regression_nn`` and
+``05_softmax_regression_nn`` evaluate with ``evaluate`` (05 also counts with ``accuracy``).
 
 The loops (``evaluate`` here, ``train.train_epoch``/``train.train``) report the accuracy
 by default (``metric="accuracy"``); ``metric=None`` reports the loss alone, as lab 2's

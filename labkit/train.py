@@ -1,7 +1,15 @@
 """The training loop: one epoch (``train_epoch``), many epochs (``train``), their ``History``.
 
-Introduced in ``02_logistic_regression_scratch`` and reused by every later notebook and
-by the CLI. The same loop trains both kinds of model with both kinds of updater:
+The student writes ``train_epoch(net, train_iter, loss, updater)`` in
+``02_logistic_regression_scratch`` and again in ``04_softmax_regression_scratch``, checked
+by ``lk.check.train_epoch`` (``labkit/check/train.py``); ``lk.train_epoch`` is the
+reference, which ``03_logistic_regression_nn`` and ``05_softmax_regression_nn`` run as the
+from-scratch side of their step-for-step comparisons (05 also checks the student's
+optimizer loop against it). Notebooks 02-05 collect their epochs in a ``History`` for
+``plot_history``; lab 1 trains with the student's own loops and never calls ``train``
+(many epochs, progress bar, live plot, TensorBoard), which the CLI runs and lab 2's
+``cross_validate`` builds on. The same loop trains both kinds of model with both kinds of
+updater:
 
 - a scratch model with the seeds' functional update, d2l style::
 
