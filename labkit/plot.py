@@ -19,6 +19,7 @@ backend (only if no Figure formatter is registered yet).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -343,14 +344,21 @@ def show_images(images, titles: Sequence[str] | None = None, num_rows: int | Non
     Args:
         images: ``(N, H, W)`` grayscale, ``(N, 1, H, W)``, ``(N, 3, H, W)`` or
             ``(N, H, W, 3)``; uint8 or float; a tensor, an array or a list of them.
-        titles: optional, one per image (e.g. ``"true\\npredicted"``).
+        titles: optional, one per image (e.g. ``"true\\npredicted"``): a list, a tuple,
+            or anything with a length whose items print as titles.
         num_rows, num_cols: grid size; by default up to 8 columns and as many rows as
             needed. If both are given, only the first ``num_rows * num_cols`` images show.
         scale: inches per image.
 
     Returns:
         A Figure with one axes per image shown.
+
+    Unlike d2l's ``show_images(imgs, num_rows, num_cols, titles=None, scale=1.5)``,
+    ``titles`` comes second: pass the grid size by keyword. d2l's positional call
+    ``show_images(X, 2, 9)`` would put 2 in ``titles``; it is refused with a
+    ``TypeError`` that says how to write it here (``num_rows=2, num_cols=9``).
     """
+    _check_titles(titles, num_rows, num_cols)
     if isinstance(images, (list, tuple)):
         images = [_to_numpy(img, "images") for img in images]
         if not images:
@@ -392,6 +400,31 @@ def show_images(images, titles: Sequence[str] | None = None, num_rows: int | Non
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=9)
     return fig
+
+
+def _check_titles(titles, num_rows, num_cols) -> None:
+    """``titles`` must be ``None`` or a sequence of titles; a number there is d2l's argument
+    order, ``show_images(imgs, num_rows, num_cols, titles)``, and gets its translation."""
+    if titles is None:
+        return
+    if isinstance(titles, numbers.Number):
+        fixed = [f"num_rows={titles!r}"]
+        if num_rows is not None:
+            fixed.append(f"num_cols={num_rows!r}")
+        if num_cols is not None:  # d2l's fourth positional argument: the titles
+            fixed.insert(0, "titles=...")
+        raise TypeError(
+            f"titles must be one title per image (a list of strings) or None, got "
+            f"{describe(titles)}: this looks like d2l's order, show_images(imgs, num_rows, "
+            f"num_cols, titles). In labkit titles comes second and the grid size is passed "
+            f"by keyword: lk.show_images(images, {', '.join(fixed)})"
+        )
+    if isinstance(titles, (str, bytes)) or not hasattr(titles, "__len__") or \
+            not hasattr(titles, "__getitem__"):
+        raise TypeError(
+            f"titles must be one title per image (a list of strings) or None, got "
+            f"{describe(titles)}; for a single image pass a list, titles=[title]"
+        )
 
 
 # ---------------------------------------------------------------- decision boundary

@@ -206,6 +206,38 @@ def test_show_images_bad_input():
         show_images(torch.rand(0, 4, 4))
     with pytest.raises(ValueError, match="scale must be a positive number"):
         show_images(torch.rand(2, 4, 4), scale=0)
+    with pytest.raises(TypeError, match=r"titles must be one title per image \(a list of "
+                                        r"strings\) or None, got 'abc' \(str\); for a "
+                                        r"single image pass a list"):
+        show_images(torch.rand(3, 4, 4), titles="abc")
+    with pytest.raises(TypeError, match=r"titles must be one title per image.*got <generator"):
+        show_images(torch.rand(2, 4, 4), titles=(str(i) for i in range(2)))
+
+
+@pytest.mark.parametrize("args, fixed", [
+    ((2, 2), "lk.show_images(images, num_rows=2, num_cols=2)"),
+    ((2, 9), "lk.show_images(images, num_rows=2, num_cols=9)"),
+    ((3,), "lk.show_images(images, num_rows=3)"),
+    ((2, 9, ["a"] * 18), "lk.show_images(images, titles=..., num_rows=2, num_cols=9)"),
+])
+def test_show_images_in_d2l_s_argument_order_says_how_to_write_it(args, fixed):
+    """d2l's show_images(imgs, num_rows, num_cols, titles): titles comes second here."""
+    with pytest.raises(TypeError) as info:
+        show_images(torch.rand(18, 4, 4), *args)
+    message = str(info.value)
+    assert message.startswith(f"titles must be one title per image (a list of strings) or "
+                              f"None, got {args[0]} (int): this looks like d2l's order"), message
+    assert message.endswith(fixed), message
+    # what the message says to write works
+    fig = eval(fixed.replace("lk.show_images", "show_images").replace("titles=...",
+                                                                      "titles=['a'] * 18"),
+               {"show_images": show_images, "images": torch.rand(18, 4, 4)})
+    assert len(fig.axes) == (args[0] * args[1] if len(args) > 1 else 18)
+
+
+def test_show_images_titles_positional_in_labkit_s_order():
+    fig = show_images(torch.rand(2, 4, 4), ("a", "b"))
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
 
 
 # ---------------------------------------------------------------- decision boundary
