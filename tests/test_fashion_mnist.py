@@ -14,6 +14,7 @@ import torch
 import torchvision
 
 import labkit.data.fashion_mnist as fm
+from labkit.data import idx_datasets
 from labkit.data.fashion_mnist import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_FILES,
@@ -319,15 +320,16 @@ def test_unwritable_cache_still_loads(tmp_path, monkeypatch):
     write_real(tmp_path)
 
     def read_only(*args, **kwargs):
-        raise PermissionError("read-only shared copy")
+        raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(fm, "atomic_write", read_only)
+    monkeypatch.setattr(idx_datasets, "atomic_write", read_only)
     data = load_fashion_mnist(tmp_path, source="real", download=False)
-    assert data.source == "real"
+    assert data.source == "real" and not data.from_cache
+    assert data.cache_status.startswith("not written:") and "not writable" in data.cache_status
     assert not (tmp_path / "FashionMNIST" / "processed" / "labkit-cache.pt").exists()
 
 
-def test_check_bypasses_the_cache(tmp_path):
+def test_check_rereads_the_raw_files(tmp_path):
     raw = write_real(tmp_path, gz=False)
     load_fashion_mnist(tmp_path, source="real", download=False)  # builds the cache
     path = raw / "train-labels-idx1-ubyte"
@@ -337,9 +339,19 @@ def test_check_bypasses_the_cache(tmp_path):
     with open(path, "r+b") as f:
         f.write(bytes(data))
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert load_fashion_mnist(tmp_path, source="real", download=False).from_cache
     with pytest.raises(IDXError, match="train-labels-idx1-ubyte: label 12"):
         check_fashion_mnist(tmp_path)
+
+
+def test_cache_status_says_what_happened(tmp_path):
+    write_real(tmp_path)
+    assert load_fashion_mnist(tmp_path, source="real", download=False).cache_status == "built"
+    assert load_fashion_mnist(tmp_path, source="real",
+                              download=False).cache_status == "verified"
+    write_real(tmp_path, make_set(seed=2))
+    status = load_fashion_mnist(tmp_path, source="real", download=False).cache_status
+    assert status == "rebuilt: the raw files changed since it was written"
+    assert check_fashion_mnist(tmp_path).cache_status == "verified"
 
 
 def test_check_reports_missing_data(tmp_path):

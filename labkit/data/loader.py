@@ -4,7 +4,8 @@
 reshuffled batches of the synthetic data); ``04_softmax_regression_scratch`` adds
 ``load_data_fashion_mnist``; ``05_softmax_regression_nn`` compares it with
 ``torchvision_datasets`` (``torchvision.datasets.FashionMNIST`` + ``ToTensor`` +
-``DataLoader``).
+``DataLoader``). Lab 2 uses the same two routes for MNIST (``load_data_mnist``,
+``torchvision_datasets(dataset="mnist")``).
 
 Why not the ``DataLoader`` route by default: it converts each image separately (uint8
 array -> PIL image -> ``ToTensor`` -> float tensor) and collates 256 of them in Python, which
@@ -31,13 +32,16 @@ from labkit._checks import (
     check_tensor,
     describe,
 )
-from labkit.data.fashion_mnist import (
-    _decompress_for_torchvision,
-    load_fashion_mnist,
-)
-from labkit.data.standin import STANDIN_FOLDER
+from labkit.data import idx_datasets
+from labkit.data.fashion_mnist import FASHION_MNIST
+from labkit.data.idx_datasets import IDXDatasetSpec
+from labkit.data.mnist import MNIST
 
-__all__ = ["InMemoryLoader", "load_data_fashion_mnist", "torchvision_datasets"]
+__all__ = ["InMemoryLoader", "load_data_fashion_mnist", "load_data_mnist",
+           "torchvision_datasets", "DATASETS"]
+
+#: The IDX image sets labkit loads, by their command-line names (``--dataset``).
+DATASETS = {FASHION_MNIST.key: FASHION_MNIST, MNIST.key: MNIST}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -146,6 +150,23 @@ class InMemoryLoader:
                 f"device='{self.device}')")
 
 
+def dataset_spec(dataset) -> IDXDatasetSpec:
+    """The description of ``dataset`` (``"fashion-mnist"`` or ``"mnist"``)."""
+    if not isinstance(dataset, str) or dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {tuple(DATASETS)}, got {dataset!r}")
+    return DATASETS[dataset]
+
+
+def _load_data(spec: IDXDatasetSpec, batch_size, root, source, download, seed, device):
+    batch_size = check_positive_int(batch_size, "batch_size")
+    data = idx_datasets.load(spec, root, source, download)
+    train_iter = InMemoryLoader(data.train_images, data.train_labels, batch_size,
+                                shuffle=True, seed=seed, device=device)
+    test_iter = InMemoryLoader(data.test_images, data.test_labels, batch_size,
+                               shuffle=False, seed=0, device=device)
+    return train_iter, test_iter
+
+
 def load_data_fashion_mnist(batch_size: int, *, root: PathLike | None = None,
                             source: str = "auto", download: bool = True,
                             seed: int | None = None,
@@ -157,83 +178,104 @@ def load_data_fashion_mnist(batch_size: int, *, root: PathLike | None = None,
     file order. Batches: ``X`` float32 ``(B, 1, 28, 28)`` in [0, 1], ``y`` int64 ``(B,)``.
     ``root``, ``source`` and ``download`` are ``load_fashion_mnist``'s.
     """
-    batch_size = check_positive_int(batch_size, "batch_size")
-    data = load_fashion_mnist(root, source=source, download=download)
-    train_iter = InMemoryLoader(data.train_images, data.train_labels, batch_size,
-                                shuffle=True, seed=seed, device=device)
-    test_iter = InMemoryLoader(data.test_images, data.test_labels, batch_size,
-                               shuffle=False, seed=0, device=device)
-    return train_iter, test_iter
+    return _load_data(FASHION_MNIST, batch_size, root, source, download, seed, device)
 
 
-_STANDIN_CLASS = None
+def load_data_mnist(batch_size: int, *, root: PathLike | None = None, source: str = "auto",
+                    download: bool = True, seed: int | None = None,
+                    device: str | torch.device | None = None
+                    ) -> tuple[InMemoryLoader, InMemoryLoader]:
+    """MNIST (or its stand-in) as ``(train_iter, test_iter)`` of in-memory batches.
+
+    As ``load_data_fashion_mnist``: ``train_iter`` reshuffles every epoch (``seed`` fixes the
+    order), ``test_iter`` keeps the file order; batches ``X`` float32 ``(B, 1, 28, 28)`` in
+    [0, 1], ``y`` int64 ``(B,)``. ``root``, ``source`` and ``download`` are ``load_mnist``'s.
+    """
+    return _load_data(MNIST, batch_size, root, source, download, seed, device)
 
 
-def _standin_dataset_class():
-    """Built on first use, so that importing labkit does not import torchvision (~1.5 s)."""
-    global _STANDIN_CLASS
-    if _STANDIN_CLASS is not None:
-        return _STANDIN_CLASS
+_STANDIN_CLASSES: dict = {}
+
+
+def _standin_dataset_class(spec: IDXDatasetSpec = FASHION_MNIST):
+    """torchvision's class for ``spec``, reading the stand-in's folder: built on first use,
+    so that importing labkit does not import torchvision (~1.5 s)."""
+    if spec.key in _STANDIN_CLASSES:
+        return _STANDIN_CLASSES[spec.key]
     import torchvision
 
-    class FashionMNISTStandIn(torchvision.datasets.FashionMNIST):
-        """torchvision's ``FashionMNIST`` reading labkit's stand-in folder instead.
+    base = getattr(torchvision.datasets, spec.torchvision_class)
+    folder = spec.standin_folder
 
-        Same files, names and behaviour (PIL image per item, ``transform``); only the
-        folder differs: ``<root>/FashionMNIST-standin/raw``. It cannot download.
-        """
-
+    class StandIn(base):
         mirrors: list = []
 
         @property
         def raw_folder(self) -> str:
-            return os.path.join(self.root, STANDIN_FOLDER, "raw")
+            return os.path.join(self.root, folder, "raw")
 
         @property
         def processed_folder(self) -> str:
-            return os.path.join(self.root, STANDIN_FOLDER, "processed")
+            return os.path.join(self.root, folder, "processed")
 
         def download(self) -> None:
             if not self._check_exists():
-                raise RuntimeError("the stand-in is generated, not downloaded: "
-                                   "run `labkit data prepare --source synthetic`")
+                command = idx_datasets.cli_command(spec, "prepare --source synthetic")
+                raise RuntimeError(f"the stand-in is generated, not downloaded: run "
+                                   f"`{command}`")
 
-    # picklable (DataLoader workers) as labkit.data.loader.FashionMNISTStandIn
-    FashionMNISTStandIn.__module__ = __name__
-    FashionMNISTStandIn.__qualname__ = "FashionMNISTStandIn"
-    _STANDIN_CLASS = FashionMNISTStandIn
-    return FashionMNISTStandIn
+    name = f"{spec.torchvision_class}StandIn"
+    StandIn.__doc__ = (
+        f"torchvision's ``{spec.torchvision_class}`` reading labkit's stand-in folder "
+        f"instead.\n\nSame files, names and behaviour (PIL image per item, ``transform``); "
+        f"only the folder differs: ``<root>/{folder}/raw``. It cannot download.")
+    # picklable (DataLoader workers) as labkit.data.loader.<name>
+    StandIn.__module__ = __name__
+    StandIn.__name__ = StandIn.__qualname__ = name
+    _STANDIN_CLASSES[spec.key] = StandIn
+    return StandIn
 
 
 def __getattr__(name: str):
-    if name == "FashionMNISTStandIn":
-        return _standin_dataset_class()
+    for spec in DATASETS.values():
+        if name == f"{spec.torchvision_class}StandIn":
+            return _standin_dataset_class(spec)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def torchvision_datasets(root: PathLike | None = None, source: str = "auto",
-                         transform=None, download: bool = True):
-    """The standard route: torchvision ``FashionMNIST`` datasets (train, test).
+                         transform=None, download: bool = True,
+                         dataset: str = "fashion-mnist"):
+    """The standard route: torchvision datasets (train, test) of Fashion-MNIST or MNIST.
 
     Use them as the seeds did: ``DataLoader(train_ds, batch_size=256, shuffle=True)``;
     each item is ``(transform(PIL image), int label)``. ``transform`` defaults to
     ``torchvision.transforms.ToTensor()`` (float ``(1, 28, 28)`` in [0, 1]).
 
-    The data is first found, checked (and downloaded or generated) by
-    ``load_fashion_mnist``; for the stand-in the datasets are a ``FashionMNIST`` subclass
-    whose ``raw_folder`` is the stand-in's folder.
+    Args:
+        root, source, download: as for ``load_fashion_mnist`` / ``load_mnist``.
+        transform: applied to each PIL image.
+        dataset: ``"fashion-mnist"`` (``torchvision.datasets.FashionMNIST``) or ``"mnist"``
+            (``torchvision.datasets.MNIST``).
+
+    The data is first found, checked (and downloaded or generated) by labkit's loader; for
+    the stand-in the datasets are a subclass of torchvision's class whose ``raw_folder`` is
+    the stand-in's folder. torchvision reads only extracted files: a real set present only
+    as ``.gz`` is extracted next to it, or, when that folder is read-only, into a folder of
+    yours in the system's temporary directory.
     """
     import torchvision
 
-    data = load_fashion_mnist(root, source=source, download=download)
+    spec = dataset_spec(dataset)
+    data = idx_datasets.load(spec, root, source, download)
     if transform is None:
         transform = torchvision.transforms.ToTensor()
-    _decompress_for_torchvision(data.raw_folder)
     if data.source == "real":
-        cls = torchvision.datasets.FashionMNIST
+        cls = getattr(torchvision.datasets, spec.torchvision_class)
+        dataset_root = idx_datasets.torchvision_folder(spec, data)
     else:
-        cls = _standin_dataset_class()
-    dataset_root = data.raw_folder.parent.parent
+        cls = _standin_dataset_class(spec)
+        dataset_root = data.raw_folder.parent.parent
     train_ds = cls(dataset_root, train=True, transform=transform, download=False)
     test_ds = cls(dataset_root, train=False, transform=transform, download=False)
     return train_ds, test_ds

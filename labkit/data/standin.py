@@ -56,6 +56,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 STANDIN_FOLDER = "FashionMNIST-standin"
 #: Bump when the drawing changes: stand-ins written by an older version are regenerated.
 STANDIN_VERSION = 1
+#: The generator's name in the completion marker.
+STANDIN_GENERATOR = "labkit.data.standin"
 #: torchvision's extracted names, so ``torchvision.datasets.FashionMNIST`` can read them too.
 STANDIN_FILES = (
     "train-images-idx3-ubyte",
@@ -400,6 +402,37 @@ def generate_standin(num_train: int = 60000, num_test: int = 10000, seed: int = 
     return train_images, train_labels, test_images, test_labels
 
 
+def write_generated(raw: PathLike, generate, *, generator: str, version: int, info: dict,
+                    files: tuple = STANDIN_FILES) -> Path:
+    """Write a generated data set as IDX files into ``raw``, completion marker last.
+
+    Args:
+        raw: the folder (created if needed).
+        generate: called once, returns ``(train_images, train_labels, test_images,
+            test_labels)``; labels are stored as uint8, as in the real files.
+        generator, version: recorded in the marker; ``read_marker`` trusts only a marker
+            with the same generator and version.
+        info: more facts for the marker (seed, sizes).
+        files: the four file names.
+
+    The marker is deleted first and written last (each file atomically), so a folder without
+    it is an interrupted generation: it is regenerated, never read.
+    """
+    raw = Path(raw)
+    raw.mkdir(parents=True, exist_ok=True)
+    marker = raw / MARKER_NAME
+    marker.unlink(missing_ok=True)  # from here on the folder is incomplete until the end
+    tensors = generate()
+    for name, tensor in zip(files, tensors):
+        if name.endswith("labels-idx1-ubyte"):
+            tensor = tensor.to(torch.uint8)
+        write_idx(raw / name, tensor)
+    record = {"generator": generator, "version": version, **info, "files": list(files)}
+    with atomic_write(marker, "w") as f:
+        json.dump(record, f, indent=2)
+    return raw
+
+
 def write_standin(root: PathLike, num_train: int = 60000, num_test: int = 10000,
                   seed: int = 0) -> Path:
     """Generate the stand-in and write it to ``<root>/FashionMNIST-standin/raw/``.
@@ -411,28 +444,22 @@ def write_standin(root: PathLike, num_train: int = 60000, num_test: int = 10000,
     Returns:
         The raw folder.
     """
-    raw = standin_raw_folder(root)
-    raw.mkdir(parents=True, exist_ok=True)
-    marker = raw / MARKER_NAME
-    marker.unlink(missing_ok=True)  # from here on the folder is incomplete until the end
-    tensors = generate_standin(num_train, num_test, seed)
-    for name, tensor in zip(STANDIN_FILES, tensors):
-        if name.endswith("labels-idx1-ubyte"):
-            tensor = tensor.to(torch.uint8)
-        write_idx(raw / name, tensor)
-    info = {"generator": "labkit.data.standin", "version": STANDIN_VERSION, "seed": seed,
-            "num_train": num_train, "num_test": num_test, "files": list(STANDIN_FILES)}
-    with atomic_write(marker, "w") as f:
-        json.dump(info, f, indent=2)
-    return raw
+    return write_generated(
+        standin_raw_folder(root), lambda: generate_standin(num_train, num_test, seed),
+        generator=STANDIN_GENERATOR, version=STANDIN_VERSION,
+        info={"seed": seed, "num_train": num_train, "num_test": num_test})
 
 
-def read_marker(raw: PathLike) -> dict | None:
-    """The completion marker's contents, or None when it is absent, unreadable or stale."""
+def read_marker(raw: PathLike, generator: str = STANDIN_GENERATOR,
+                version: int = STANDIN_VERSION) -> dict | None:
+    """The completion marker's contents, or None when it is absent, unreadable, or written
+    by another generator or version (stale)."""
     try:
         info = json.loads((Path(raw) / MARKER_NAME).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(info, dict) or info.get("version") != STANDIN_VERSION:
+    if not isinstance(info, dict) or info.get("version") != version:
+        return None
+    if info.get("generator", STANDIN_GENERATOR) != generator:
         return None
     return info

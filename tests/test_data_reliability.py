@@ -1,0 +1,380 @@
+"""Issue 9's data cases, each against the public API: the tensor cache verified on every load
+(content checksum, raw files fingerprinted by content, labels and pixels re-checked), leftover
+temporary files cleaned up without touching a live writer's, and errors that fit the cause
+(a missing file named, a read-only data root, a file we may not read)."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from labkit.cli import main
+from labkit.data.fashion_mnist import (
+    FASHION_MNIST_FILES,
+    StandInWarning,
+    check_fashion_mnist,
+    load_fashion_mnist,
+)
+from labkit.data.idx import IDXError, write_idx
+
+KEYS = ("train_images", "train_labels", "test_images", "test_labels")
+
+
+def make_set(n_train=40, n_test=15, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randint(0, 256, (n_train, 28, 28), dtype=torch.uint8, generator=g),
+            torch.randint(0, 10, (n_train,), dtype=torch.uint8, generator=g),
+            torch.randint(0, 256, (n_test, 28, 28), dtype=torch.uint8, generator=g),
+            torch.randint(0, 10, (n_test,), dtype=torch.uint8, generator=g))
+
+
+def write_real(root, tensors=None, gz=True, names=FASHION_MNIST_FILES, folder="FashionMNIST"):
+    raw = Path(root) / folder / "raw"
+    for name, tensor in zip(names, tensors or make_set()):
+        write_idx(raw / (name + ".gz" if gz else name), tensor)
+    return raw
+
+
+def assert_equal_to(data, tensors):
+    for key, expected in zip(KEYS, tensors):
+        got = getattr(data, key)
+        assert torch.equal(got, expected.long() if "labels" in key else expected), key
+
+
+def cache_of(root, folder="FashionMNIST") -> Path:
+    return Path(root) / folder / "processed" / "labkit-cache.pt"
+
+
+# ------------------------------------------------------------- 1. the cache is verified
+def test_every_flipped_byte_in_the_cache_is_caught(tmp_path):
+    tensors = make_set()
+    write_real(tmp_path, tensors)
+    load_fashion_mnist(tmp_path, source="real", download=False)
+    cache = cache_of(tmp_path)
+    pristine = cache.read_bytes()
+    offsets = torch.linspace(0, len(pristine) - 1, 43).long().tolist()
+    for offset in offsets:
+        damaged = bytearray(pristine)
+        damaged[offset] ^= 0x5A
+        cache.write_bytes(bytes(damaged))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = load_fashion_mnist(tmp_path, source="real", download=False)
+        assert not data.from_cache, offset
+        assert_equal_to(data, tensors)
+    assert load_fashion_mnist(tmp_path, source="real", download=False).from_cache  # rebuilt
+
+
+def _edit_cache(path: Path, edit) -> None:
+    cache = torch.load(path, weights_only=True)
+    edit(cache)
+    torch.save(cache, path)
+
+
+def test_a_cache_edited_to_hold_label_200_is_not_returned(tmp_path):
+    tensors = make_set()
+    write_real(tmp_path, tensors)
+    load_fashion_mnist(tmp_path, source="real", download=False)
+
+    def label_200(cache):
+        cache["train_labels"][3] = 200
+
+    _edit_cache(cache_of(tmp_path), label_200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_fashion_mnist(tmp_path, source="real", download=False)
+    assert not data.from_cache and int(data.train_labels.max()) <= 9
+    assert_equal_to(data, tensors)
+
+
+def test_a_cache_whose_raw_files_changed_in_place_with_mtime_restored_is_stale(tmp_path):
+    tensors = make_set()
+    raw = write_real(tmp_path, tensors, gz=False)
+    load_fashion_mnist(tmp_path, source="real", download=False)  # builds the cache
+    path = raw / "train-images-idx3-ubyte"
+    stat = path.stat()
+    content = bytearray(path.read_bytes())
+    content[-1] ^= 0xFF  # same size, one pixel changed
+    with open(path, "r+b") as f:
+        f.write(bytes(content))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as cp -p or touch -r do
+    assert path.stat().st_size == stat.st_size
+    assert path.stat().st_mtime_ns == stat.st_mtime_ns
+    data = load_fashion_mnist(tmp_path, source="real", download=False)
+    assert not data.from_cache
+    assert int(data.train_images[-1, -1, -1]) == int(tensors[0][-1, -1, -1]) ^ 0xFF
+
+
+def test_an_in_place_label_corruption_is_caught_on_load_not_only_by_check(tmp_path):
+    raw = write_real(tmp_path, gz=False)
+    load_fashion_mnist(tmp_path, source="real", download=False)
+    path = raw / "train-labels-idx1-ubyte"
+    stat = path.stat()
+    content = bytearray(path.read_bytes())
+    content[-1] = 12
+    with open(path, "r+b") as f:
+        f.write(bytes(content))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(IDXError, match="train-labels-idx1-ubyte: label 12"):
+        load_fashion_mnist(tmp_path, source="real", download=False)
+
+
+def test_data_check_reports_and_rebuilds_a_damaged_cache(tmp_path, capsys):
+    tensors = make_set()
+    write_real(tmp_path, tensors)
+    load_fashion_mnist(tmp_path, source="real", download=False)
+    cache = cache_of(tmp_path)
+    damaged = bytearray(cache.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    cache.write_bytes(bytes(damaged))
+    assert main(["data", "check", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "all files are well formed" in out
+    assert str(cache) in out and "failed verification" in out and "rebuilt" in out
+    data = load_fashion_mnist(tmp_path, source="real", download=False)
+    assert data.from_cache
+    assert_equal_to(data, tensors)
+    assert main(["data", "check", "--root", str(tmp_path)]) == 0
+    assert "cache: verified" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------- 1. leftover temporary files
+def test_leftover_temporary_files_are_removed_on_the_next_load(tmp_path):
+    raw = write_real(tmp_path)
+    load_fashion_mnist(tmp_path, source="real", download=False)
+    processed = cache_of(tmp_path).parent
+    leftovers = [processed / ".labkit-cache.pt.3f9a0c1d2b4e.tmp",
+                 raw / ".train-images-idx3-ubyte.0a1b2c3d4e5f.tmp",
+                 raw / ".t10k-labels-idx1-ubyte.gz.deadbeef0001.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"\x00" * 1000)  # what an interrupted write leaves
+    keep = raw / "notes.tmp"  # not one of labkit's temporary names
+    keep.write_text("mine")
+    load_fashion_mnist(tmp_path, source="real", download=False)
+    assert [p for p in leftovers if p.exists()] == []
+    assert keep.read_text() == "mine"
+
+
+_WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from labkit.data.idx import atomic_write
+    target, gate = Path(sys.argv[1]), Path(sys.argv[2])
+    with atomic_write(target) as f:
+        f.write(b"first half;")
+        f.flush()
+        print("writing", flush=True)
+        while not gate.exists():  # the test lets us finish (or kills us)
+            time.sleep(0.02)
+        f.write(b"second half")
+    print("done", flush=True)
+""")
+
+
+def _start_writer(target: Path, gate: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(target), str(gate)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def test_a_temporary_file_that_another_process_is_writing_is_left_alone(tmp_path):
+    raw = write_real(tmp_path)
+    processed = cache_of(tmp_path).parent
+    processed.mkdir(parents=True, exist_ok=True)
+    target, gate = processed / "labkit-cache.pt", tmp_path / "gate"
+    writer = _start_writer(target, gate)  # a concurrent preparer, mid-write
+    try:
+        temps = list(processed.glob(".labkit-cache.pt.*.tmp"))
+        assert len(temps) == 1
+        load_fashion_mnist(tmp_path, source="real", download=False)  # cleans up, but not it
+        assert temps[0].exists()
+        check_fashion_mnist(tmp_path)
+        assert temps[0].exists()
+    finally:
+        gate.touch()
+        assert writer.wait(timeout=60) == 0
+    assert writer.stdout.read().strip() == "done"
+    assert not temps[0].exists()
+    assert raw.is_dir()
+
+
+def test_the_temporary_file_of_a_killed_writer_is_removed(tmp_path):
+    write_real(tmp_path)
+    processed = cache_of(tmp_path).parent
+    processed.mkdir(parents=True, exist_ok=True)
+    writer = _start_writer(processed / "labkit-cache.pt", tmp_path / "never")
+    writer.kill()  # SIGKILL: no cleanup of its own
+    writer.wait(timeout=60)
+    temps = list(processed.glob(".labkit-cache.pt.*.tmp"))
+    assert len(temps) == 1
+    data = load_fashion_mnist(tmp_path, source="real", download=False)
+    assert data.source == "real"
+    assert list(processed.glob("*.tmp")) == []
+
+
+# ---------------------------------------------------------------- 5. errors that mislead
+def test_three_of_four_files_present_names_the_missing_one(tmp_path):
+    raw = write_real(tmp_path)
+    (raw / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.warns(StandInWarning) as record:
+        load_fashion_mnist(tmp_path, download=False)
+    message = str(record[0].message)
+    assert "t10k-labels-idx1-ubyte" in message and "missing" in message
+    for present in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                    "t10k-images-idx3-ubyte"):
+        assert f"{present} is missing" not in message
+    assert "is not in" not in message  # it is there, incomplete
+
+
+def _fake_permission_error(path):
+    return PermissionError(errno.EACCES, "Permission denied", str(path))
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """``read_only(folder)``: every write, creation, rename or deletion under ``folder``
+    fails with ``PermissionError``, as on a read-only share (tests run as root, for whom
+    chmod changes nothing)."""
+    folders: list[Path] = []
+
+    def under(path) -> bool:
+        try:
+            p = Path(os.fsdecode(path)).absolute()
+        except TypeError:
+            return False
+        return any(p == f or f in p.parents for f in folders)
+
+    real_open, real_os_open = io.open, os.open
+    real = {name: getattr(os, name) for name in ("mkdir", "replace", "rename", "unlink",
+                                                  "remove", "rmdir")}
+
+    def guarded(name):
+        def call(path, *args, **kwargs):
+            if under(path):
+                raise _fake_permission_error(path)
+            return real[name](path, *args, **kwargs)
+        return call
+
+    for name in real:
+        monkeypatch.setattr(os, name, guarded(name))
+
+    def os_open(path, flags, *args, **kwargs):
+        if under(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise _fake_permission_error(path)
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def py_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, bytes, os.PathLike)) and under(file) and any(
+                c in mode for c in "wax+"):
+            raise _fake_permission_error(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(io, "open", py_open)
+    monkeypatch.setattr("builtins.open", py_open)
+    return lambda folder: folders.append(Path(folder).absolute())
+
+
+def test_standin_in_a_read_only_root_says_which_folder_and_labkit_data(tmp_path, read_only):
+    read_only(tmp_path)
+    with pytest.raises(PermissionError) as info:
+        load_fashion_mnist(tmp_path, source="synthetic")
+    message = str(info.value)
+    assert str(tmp_path) in message and "writable" in message and "LABKIT_DATA" in message
+
+
+def test_read_only_root_that_holds_the_data_keeps_loading(tmp_path, read_only):
+    tensors = make_set()
+    write_real(tmp_path, tensors)  # a class's shared copy: no cache written yet
+    read_only(tmp_path)
+    data = load_fashion_mnist(tmp_path, source="real", download=False)
+    assert_equal_to(data, tensors)
+    assert not cache_of(tmp_path).exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_fashion_mnist(tmp_path).source == "real"
+
+
+def test_read_only_root_with_a_cache_keeps_loading_from_it(tmp_path, read_only):
+    tensors = make_set()
+    write_real(tmp_path, tensors)
+    load_fashion_mnist(tmp_path, source="real", download=False)
+    (cache_of(tmp_path).parent / ".labkit-cache.pt.0123456789ab.tmp").write_bytes(b"x")
+    read_only(tmp_path)
+    data = load_fashion_mnist(tmp_path, source="real", download=False)
+    assert data.from_cache
+    assert_equal_to(data, tensors)
+
+
+def test_torchvision_route_with_a_read_only_raw_folder(tmp_path, read_only):
+    from labkit.data.loader import torchvision_datasets
+
+    tensors = make_set()
+    raw = write_real(tmp_path, tensors, gz=True)  # torchvision needs the extracted files
+    before = sorted(p.name for p in raw.iterdir())
+    read_only(tmp_path)
+    train_ds, test_ds = torchvision_datasets(tmp_path, source="real", download=False)
+    assert torch.equal(train_ds.data, tensors[0]) and torch.equal(test_ds.data, tensors[2])
+    assert torch.equal(train_ds.targets, tensors[1].long())
+    assert sorted(p.name for p in raw.iterdir()) == before  # nothing written there
+    assert tmp_path not in Path(train_ds.raw_folder).parents
+
+
+def test_a_raw_file_we_may_not_read_gets_the_permission_fix(tmp_path, monkeypatch):
+    raw = write_real(tmp_path)
+    locked = raw / "train-labels-idx1-ubyte.gz"
+    real_read_bytes = Path.read_bytes
+    real_open = io.open
+
+    def read_bytes(self):
+        if self == locked:
+            raise _fake_permission_error(self)
+        return real_read_bytes(self)
+
+    def py_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file) == locked:
+            raise _fake_permission_error(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(io, "open", py_open)
+    monkeypatch.setattr("builtins.open", py_open)
+    with pytest.raises(PermissionError) as info:
+        load_fashion_mnist(tmp_path, source="real", download=False)
+    message = str(info.value)
+    assert str(locked) in message and "permission" in message.lower()
+    assert "read access" in message and "LABKIT_DATA" in message
+    assert "download it again" not in message and "Delete" not in message
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root reads and writes through any file mode")
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_real_file_modes(tmp_path):
+    raw = write_real(tmp_path)
+    locked = raw / "train-images-idx3-ubyte.gz"
+    locked.chmod(0)
+    try:
+        with pytest.raises(PermissionError, match="read access"):
+            load_fashion_mnist(tmp_path, source="real", download=False)
+    finally:
+        locked.chmod(0o644)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    empty.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError, match="LABKIT_DATA"):
+            load_fashion_mnist(empty, source="synthetic")
+    finally:
+        empty.chmod(0o755)
