@@ -2,7 +2,7 @@
 #   make test   lint + unit tests + notebooks under nbval
 #   make run    the lab's main job, headless
 #   make lab    JupyterLab on notebooks/
-#   make bench  the speed benchmark
+#   make bench  the speed benchmarks (training loop; data cache and stand-ins)
 # VENV can point anywhere (CI keeps one outside the clone, keyed by the dependency list).
 PYTHON ?= python3
 VENV ?= .venv
@@ -60,6 +60,7 @@ lab: venv
 
 bench: venv
 	"$(PY)" benchmarks/bench_epoch.py
+	"$(PY)" benchmarks/bench_data.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
