@@ -1,8 +1,10 @@
-"""Command line: train the lab's models headless, and manage the Fashion-MNIST data.
+"""Command line: train the lab's models headless, and manage the data sets.
 
     labkit train logistic --impl scratch|nn [--epochs --lr --batch-size --seed --device --out]
-    labkit train softmax  --impl scratch|nn [... --source auto|real|synthetic --root DIR]
-    labkit data [info|prepare|check] [--source ...] [--root DIR]
+                          [--dataset logistic|clusters]
+    labkit train softmax  --impl scratch|nn [... --dataset fashion-mnist|mnist
+                          --source auto|real|synthetic --root DIR]
+    labkit data [info|prepare|check] [--dataset fashion-mnist|mnist] [--source ...] [--root DIR]
 
 ``python -m labkit`` is the same program. Each training run prints a progress bar and a
 per-epoch table, and writes ``history.json`` and ``curves.png`` (plus a decision-boundary or
@@ -28,6 +30,8 @@ import torch
 
 import labkit as lk
 from labkit._checks import check_device, quote
+from labkit.data import idx_datasets
+from labkit.data.loader import DATASETS
 from labkit.train import json_safe
 
 __all__ = ["main", "build_parser"]
@@ -37,6 +41,8 @@ DEFAULTS = {
     "logistic": {"epochs": 30, "lr": 1.0, "batch_size": 64, "out": "build/logistic"},
     "softmax": {"epochs": 10, "lr": 0.1, "batch_size": 256, "out": "build/softmax"},
 }
+# --dataset of each model; the first is the default
+MODEL_DATASETS = {"logistic": ("logistic", "clusters"), "softmax": ("fashion-mnist", "mnist")}
 
 
 def _positive_int(text: str) -> int:
@@ -91,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model and write its history and plots")
     train.add_argument("model", choices=["logistic", "softmax"],
-                       help="logistic: the synthetic 2-d set; softmax: Fashion-MNIST")
+                       help="logistic: a synthetic 2-d set; softmax: Fashion-MNIST or MNIST")
     train.add_argument("--impl", choices=["scratch", "nn"], default="scratch",
                        help="from-scratch tensors or torch.nn (default: scratch)")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs")
@@ -102,19 +108,23 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", type=_device, default="cpu",
                        help="cpu, cuda, cuda:N or mps (default cpu)")
     train.add_argument("--out", type=Path, help="output folder")
-    train.add_argument("--dataset", choices=["logistic", "clusters"], default="logistic",
-                       help="logistic model only: seed 000's uniform set or the Gaussian "
-                       "clusters (default logistic)")
+    train.add_argument("--dataset", choices=[d for ds in MODEL_DATASETS.values() for d in ds],
+                       help="logistic: seed 000's uniform set (logistic, the default) or the "
+                       "Gaussian clusters; softmax: fashion-mnist (the default) or mnist")
     train.add_argument("--source", choices=["auto", "real", "synthetic"], default="auto",
-                       help="softmax only: Fashion-MNIST source (default auto)")
+                       help="softmax only: the real set or labkit's offline stand-in "
+                       "(default auto)")
     train.add_argument("--root", type=Path, help="data folder (default: $LABKIT_DATA or data/)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    data = commands.add_parser("data", help="where the Fashion-MNIST data is; prepare or check it")
+    data = commands.add_parser("data", help="where the Fashion-MNIST or MNIST data is; "
+                               "prepare or check it")
     data.add_argument("action", nargs="?", choices=["info", "prepare", "check"], default="info",
                       help="info (default): where the data is and which source would load; "
                       "prepare: load it once (download or generate) and build the cache; "
-                      "check: re-read the raw files and verify them")
+                      "check: re-read the raw files, verify them and the cache")
+    data.add_argument("--dataset", choices=list(DATASETS), default="fashion-mnist",
+                      help="which data set (default fashion-mnist)")
     data.add_argument("--source", choices=["auto", "real", "synthetic"], default="auto")
     data.add_argument("--root", type=Path, help="data folder (default: $LABKIT_DATA or data/)")
     data.add_argument("--no-download", action="store_true", help="never try the network")
@@ -174,8 +184,9 @@ def _train_logistic(args, device):
 
 
 def _train_softmax(args, device):
-    data = lk.load_fashion_mnist(root=args.root, source=args.source)
-    print(f"Fashion-MNIST source: {data.source} ({data.raw_folder})")
+    spec = DATASETS[args.dataset]
+    data = idx_datasets.load(spec, args.root, args.source)
+    print(f"{spec.name} source: {data.source} ({data.raw_folder})")
     train_iter = lk.InMemoryLoader(data.train_images, data.train_labels, args.batch_size,
                                    seed=args.seed, device=device)
     test_iter = lk.InMemoryLoader(data.test_images, data.test_labels, 1024, shuffle=False,
@@ -195,7 +206,7 @@ def _train_softmax(args, device):
     print("most confused (true -> predicted: count): " +
           "; ".join(f"{t} -> {p}: {c}" for t, p, c in pairs))
     fig = lk.plot_confusion_matrix(cm, data.classes)
-    extra = {"source": data.source, "confusion_matrix": cm.tolist()}
+    extra = {"dataset": args.dataset, "source": data.source, "confusion_matrix": cm.tolist()}
     return history, {"confusion_matrix.png": fig}, extra
 
 
@@ -233,7 +244,9 @@ def _cmd_train(args) -> int:
     for key in ("epochs", "lr", "batch_size"):
         if getattr(args, key) is None:
             setattr(args, key, defaults[key])
-    out = args.out if args.out is not None else Path(f"{defaults['out']}-{args.impl}")
+    dataset = "-mnist" if args.dataset == "mnist" else ""
+    out = args.out if args.out is not None else Path(
+        f"{defaults['out']}{dataset}-{args.impl}")
     _check_folder(out, "--out", writable=True)  # before training, not after it
     device = args.device
     torch.manual_seed(args.seed)
@@ -281,28 +294,30 @@ def _save_interrupted(stop, out: Path, settings: dict, elapsed: float, args) -> 
 
 
 def _cmd_data(args) -> int:
-    from labkit.data import fashion_mnist as fm
-
+    spec = DATASETS[args.dataset]
     if args.action == "info":
-        print(fm.format_data_status(fm.data_status(args.root)))
+        print(idx_datasets.format_status(spec, idx_datasets.status(spec, args.root)))
         return 0
     start = time.perf_counter()
     try:
         if args.action == "prepare":
-            data = fm.load_fashion_mnist(args.root, args.source, download=not args.no_download)
+            data = idx_datasets.load(spec, args.root, args.source,
+                                     download=not args.no_download)
             verb = "ready"
         else:
-            data = fm.check_fashion_mnist(args.root, args.source)
+            data = idx_datasets.check(spec, args.root, args.source)
             verb = "checked: all files are well formed"
-    except (fm.DatasetNotFoundError, fm.IDXError) as err:
+    except (lk.DatasetNotFoundError, lk.IDXError) as err:
         print(f"labkit data {args.action}: {err}", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - start
     counts = torch.bincount(data.train_labels, minlength=len(data.classes)).tolist()
-    print(f"{data.source} Fashion-MNIST {verb} ({seconds:.2f} s) in {data.raw_folder}")
+    print(f"{data.source} {spec.name} {verb} ({seconds:.2f} s) in {data.raw_folder}")
     print(f"  train: {tuple(data.train_images.shape)} {data.train_images.dtype}, "
           f"test: {tuple(data.test_images.shape)}")
     print(f"  train images per class: {dict(zip(data.classes, counts))}")
+    cache = data.raw_folder.parent / "processed" / idx_datasets.CACHE_NAME
+    print(f"  cache: {data.cache_status} ({cache})")
     return 0
 
 
@@ -313,7 +328,15 @@ ERRORS = (ValueError, TypeError, OSError, FloatingPointError)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        choices = MODEL_DATASETS[args.model]
+        if args.dataset is None:
+            args.dataset = choices[0]
+        elif args.dataset not in choices:
+            parser.error(f"argument --dataset: {args.dataset!r} is not a data set of the "
+                         f"{args.model} model (choose from {', '.join(choices)})")
     prog = f"labkit {args.command}"
     try:
         _check_folder(getattr(args, "root", None), "--root", writable=False)

@@ -30,8 +30,10 @@ def _no_download(self):
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Every test: torchvision's Fashion-MNIST download fails at once (tests that check the
-    fallback rely on it), and LABKIT_DATA / LABKIT_OFFLINE from the caller's shell are unset."""
+    """Every test: torchvision's Fashion-MNIST and MNIST downloads fail at once (tests that
+    check the fallback rely on it), and LABKIT_DATA / LABKIT_OFFLINE from the caller's shell
+    are unset."""
     monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", _no_download)
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", _no_download)
     monkeypatch.delenv("LABKIT_DATA", raising=False)
     monkeypatch.delenv("LABKIT_OFFLINE", raising=False)

@@ -9,21 +9,23 @@ closed 4, a 7 with or without a crossbar, a 2 with a straight or a curled base, 
 figure-of-eight stroke or as two stacked loops, ...). Every image draws its own:
 
 - waypoint jitter (how this hand shapes each part: size of a loop, length of a bar);
-- aspect ratio, slant (shear) and a small rotation;
-- a smooth elastic distortion (a random displacement field of long wavelength);
-- stroke thickness (ink flow) and pen pressure that varies along the stroke and fades where
-  the pen lands and lifts.
+- aspect ratio, slant (a shear, mostly to the right) and a rotation;
+- a smooth elastic distortion (three random waves of long wavelength displacing the pen);
+- stroke thickness (ink flow, thin pen to thick marker) and pen pressure that varies along
+  each stroke and fades where the pen lands and lifts.
 
-Strokes are smooth curves (Catmull-Rom splines through the waypoints) sampled densely, and
+Strokes are smooth curves (Catmull-Rom splines through the waypoints) sampled densely and
 rendered as ink deposits on the 28 x 28 grid, blurred by the pen's footprint and saturated:
-dark (255) along the middle of a stroke, anti-aliased at its edges. As in MNIST, each digit
-is then size-normalised into a 20 x 20 box (aspect ratio kept) and placed so that its
-centre of mass falls on the centre of the 28 x 28 field.
+full ink (255) along the middle of a stroke, anti-aliased at its edges, paper exactly 0. As
+in MNIST, each digit is size-normalised into a 20 x 20 box (aspect ratio kept) and placed so
+that its centre of mass falls on the centre of the 28 x 28 field (within half a pixel).
 
 Some styles genuinely look alike, as handwriting does: a closed 4 and a 9, the lower bowls of
 3, 5 and 8, a flagged 1 and a short-barred 7, a curved 7 and a 2. A softmax regression
-confuses exactly those pairs. The numbers you get are NOT MNIST's; they only exercise the
-same code and behave like MNIST where a student can see it (accuracy band, confusions).
+confuses exactly those pairs, and reaches about 0.92 test accuracy (real MNIST: about 0.92)
+where a one-hidden-layer MLP reaches about 0.95 (``benchmarks/bench_data.py`` measures
+both). The numbers you get are NOT MNIST's; they only exercise the same code and behave like
+MNIST where a student can see it.
 
 Drawing is vectorised over all images of one style (waypoints ``(n, Q, 2)``, stroke samples
 ``(n, P, 2)``); generating 70,000 images takes a few seconds. A seed fixes every image (train
@@ -72,9 +74,9 @@ _SIGMA = 0.8  # the pen's footprint: Gaussian blur of the ink deposits, pixels
 _JITTER = 1.2  # scales every style's waypoint jitter
 _ELASTIC = 0.06  # largest amplitude of each of the three elastic waves, design units
 _SLANT_SD = 0.45  # slant (shear) ~ N(0.15, 0.45), clamped to [-0.45, 0.8]
-_ROTATION = 0.35  # rotation ~ U(-0.35, 0.35) radians ...
-_LEAN = 0.7  # ... keeping slant + rotation within +-0.7 radians (40 degrees)
-_ASPECT = (0.55, 1.6)  # width scale
+_ROTATION = 0.4  # rotation ~ U(-0.4, 0.4) radians ...
+_LEAN = (-0.55, 0.8)  # ... keeping slant + rotation (the lean) within -32 to +46 degrees
+_ASPECT = (0.55, 1.45)  # width scale
 _GAIN = (4.0, 24.0)  # ink flow, log-uniform: thin pen to thick marker
 _CUT = 0.1  # ink below this fraction is paper (MNIST's background is exactly 0)
 
@@ -100,9 +102,11 @@ def _polyline(*xy):
     return points, list(points)
 
 
-def _style(weight, strokes, jitter=0.035):
+def _style(weight, strokes, jitter=0.035, narrowest=_ASPECT[0]):
     """``strokes``: a list of (points dict, names) as made by ``_arc`` / ``_polyline``;
-    points with the same coordinates in two strokes are shared (jittered together)."""
+    points with the same coordinates in two strokes are shared (jittered together).
+    ``narrowest``: the smallest width scale this style is drawn with (a 0 squeezed to a
+    bar is no longer a 0)."""
     points, named = {}, []
     for k, (pts, names) in enumerate(strokes):
         stroke = []
@@ -114,15 +118,16 @@ def _style(weight, strokes, jitter=0.035):
                 points[found] = xy
             stroke.append(found)
         named.append(stroke)
-    return weight, points, named, jitter
+    return weight, points, named, (jitter, narrowest)
 
 
 def _build_styles():
     s = {d: [] for d in range(10)}
     # 0: an oval, closed with a small overlap or a small gap; round or narrow
-    s[0].append(_style(3, [_arc(0, 0, 0.3, 0.5, 100, 100 - 370, 11, "a")]))
-    s[0].append(_style(2, [_arc(0, 0, 0.25, 0.5, 80, 80 + 350, 11, "a")]))
-    s[0].append(_style(1, [_arc(0, 0.02, 0.34, 0.48, 120, 120 - 355, 11, "a")], jitter=0.05))
+    s[0].append(_style(3, [_arc(0, 0, 0.3, 0.5, 100, 100 - 370, 11, "a")], narrowest=0.75))
+    s[0].append(_style(2, [_arc(0, 0, 0.3, 0.5, 80, 80 + 350, 11, "a")], narrowest=0.75))
+    s[0].append(_style(1, [_arc(0, 0.02, 0.34, 0.48, 120, 120 - 355, 11, "a")], jitter=0.05,
+                       narrowest=0.75))
     # 1: a bar; with a flag; with a flag and a base
     s[1].append(_style(6, [_polyline((0.0, -0.5), (0.0, 0.0), (0.0, 0.5))], jitter=0.025))
     s[1].append(_style(3, [_polyline((-0.1, -0.4), (0.0, -0.5)),
@@ -186,12 +191,12 @@ def _build_styles():
     s[7].append(_style(1, [
         _polyline((-0.22, -0.44), (0.2, -0.5)),
         _polyline((0.2, -0.5), (0.1, -0.05), (0.02, 0.5))], jitter=0.03))
-    s[7].append(_style(1, [
+    s[7].append(_style(0.5, [
         _polyline((-0.26, -0.46), (0.26, -0.48)),
         _polyline((0.26, -0.48), (0.08, -0.05), (-0.06, 0.5)),
         _polyline((-0.12, 0.0), (0.24, -0.02))]))
     s[7].append(_style(2, [
-        _polyline((-0.26, -0.4), (-0.2, -0.48), (0.24, -0.47)),
+        _polyline((-0.26, -0.46), (-0.02, -0.5), (0.24, -0.47)),
         _polyline((0.24, -0.47), (0.18, -0.2), (-0.02, 0.12), (-0.14, 0.5))], jitter=0.04))
     # 8: one figure-of-eight stroke; or two stacked loops
     s[8].append(_style(4, [
@@ -202,9 +207,9 @@ def _build_styles():
     bottom, names_bottom = _arc(0, 0.24, 0.24, 0.26, 90, 90 - 365, 9, "b")
     s[8].append(_style(2, [(top, names_top), (bottom, names_bottom)], jitter=0.03))
     # 9: a loop and a stem (straight or curved), in one stroke or two
-    loop, names_loop = _arc(0, -0.25, 0.22, 0.24, 350, 350 + 360, 10, "l")
+    loop, names_loop = _arc(0, -0.24, 0.24, 0.26, 350, 350 + 360, 10, "l")
     s[9].append(_style(4, [(loop, names_loop),
-                           _polyline((0.22, -0.3), (0.19, 0.1), (0.12, 0.5))], jitter=0.03))
+                           _polyline((0.24, -0.3), (0.2, 0.1), (0.12, 0.5))], jitter=0.025))
     s[9].append(_style(2, [
         _polyline((0.2, -0.38), (0.0, -0.5), (-0.2, -0.35), (-0.18, -0.12), (0.05, -0.06),
                   (0.2, -0.3), (0.19, 0.0), (0.15, 0.3), (0.08, 0.5))],
@@ -238,10 +243,10 @@ class _Compiled:
     """A style as tensors: waypoints ``(Q, 2)``, the sampling matrix ``(P, Q)``, and per
     sample its stroke id and position ``u`` in [0, 1] along its stroke."""
 
-    def __init__(self, points: dict, strokes: list, jitter: float):
+    def __init__(self, points: dict, strokes: list, shape: tuple[float, float]):
         names = list(points)
         self.waypoints = torch.tensor([points[n] for n in names], dtype=torch.float32)
-        self.jitter = jitter
+        self.jitter, self.narrowest = shape
         blocks, stroke_id, position, first = [], [], [], []
         for k, stroke in enumerate(strokes):
             m = _spline_matrix(len(stroke))  # (M, K)
@@ -270,15 +275,15 @@ def _uniform(n, lo, hi, g, *shape):
 
 
 def _draw_style(style: _Compiled, n: int, g: torch.Generator):
-    """Stroke samples in pixel coordinates ``(n, P, 2)``, their ink ``(n, P)`` and each
-    image's pen gain ``(n,)``."""
+    """One hand per image: the stroke samples ``x``, ``y`` ``(n, P)`` (design units), the pen
+    pressure at each ``(n, P)`` and each image's ink flow (gain) ``(n,)``."""
     # this hand's version of the waypoints
     noise = torch.randn(n, *style.waypoints.shape, generator=g)  # (n, Q, 2)
     W = style.waypoints + _JITTER * style.jitter * noise
     p = style.matrix @ W  # (n, P, 2)
     x, y = p[..., 0], p[..., 1]
     # aspect ratio, smooth elastic displacement (a few long waves), slant, rotation
-    x = x * _uniform(n, *_ASPECT, g, 1)
+    x = x * _uniform(n, style.narrowest, _ASPECT[1], g, 1)
     for _ in range(3):
         k = _uniform(n, -5.0, 5.0, g, 2)  # wave vector (n, 2)
         phase = _uniform(n, 0, 2 * math.pi, g, 1)
@@ -289,9 +294,9 @@ def _draw_style(style: _Compiled, n: int, g: torch.Generator):
         y = y + direction[:, 1:] * w
     slant = (0.15 + _SLANT_SD * torch.randn(n, 1, generator=g)).clamp_(-0.45, 0.8)
     x = x - slant * y
-    # a rotation, keeping the whole lean (slant + rotation) within +-_LEAN radians
+    # a rotation, keeping the whole lean (slant + rotation) within _LEAN: hands lean right
     lean = torch.atan(slant)
-    angle = _uniform(n, -_ROTATION, _ROTATION, g, 1).clamp(-_LEAN - lean, _LEAN - lean)
+    angle = _uniform(n, -_ROTATION, _ROTATION, g, 1).clamp(_LEAN[0] - lean, _LEAN[1] - lean)
     c, s = torch.cos(angle), torch.sin(angle)
     x, y = c * x - s * y, s * x + c * y
     # pen: ink flow (thickness) per image, pressure along each stroke, fading at its ends
@@ -389,13 +394,44 @@ def _generate_split(num: int, g: torch.Generator) -> tuple[torch.Tensor, torch.T
         d = blur @ d @ blur.T  # (n, 28, 28)
         ink = 1 - torch.exp(-gains[start: start + _CHUNK, None, None] * d)
         ink = ((ink - _CUT) / (1 - _CUT)).clamp_(0, 1)
+        # the darkest pixel of each digit is full ink (255), as in MNIST: a light pen shows
+        # as a thinner stroke, not a grey one
+        ink = ink / ink.flatten(1).amax(1).clamp(min=1e-6)[:, None, None]
         # nothing outside the 20 x 20 box (only faint tails ever reach it)
         box = boxes[start: start + _CHUNK]
         inside_x = (grid >= box[:, :1]) & (grid < box[:, :1] + _BOX)  # (n, 28)
         inside_y = (grid >= box[:, 1:]) & (grid < box[:, 1:] + _BOX)
         ink = ink * (inside_y[:, :, None] & inside_x[:, None, :])
-        images[start: start + _CHUNK] = ink.mul_(255).round_().to(torch.uint8)
+        images[start: start + _CHUNK] = _centre_by_mass(ink).mul_(255).round_().to(torch.uint8)
     return images, labels.to(torch.int64)
+
+
+def _centre_by_mass(ink: torch.Tensor) -> torch.Tensor:
+    """Shift each image ``(n, 28, 28)`` by whole pixels so that its centre of mass lies
+    within half a pixel of the field's centre, as MNIST's images were placed (the ink
+    estimate used for placing the strokes misses where strokes cross and saturate). A shift
+    never pushes ink out of the field."""
+    grid = torch.arange(_SIZE, dtype=ink.dtype)
+    rows, cols = ink.sum(2), ink.sum(1)  # (n, 28) each
+    mass = rows.sum(1).clamp(min=1e-6)
+    shifts = []
+    for profile in (rows, cols):
+        centre = (profile * grid).sum(1) / mass
+        occupied = profile > 0
+        first = torch.where(occupied, grid, float(_SIZE)).amin(1)
+        last = torch.where(occupied, grid, -1.0).amax(1)
+        shift = (_CENTRE - centre).round().clamp(min=-first, max=_SIZE - 1 - last)
+        shifts.append(shift.to(torch.int64))
+    dy, dx = shifts
+    index = torch.arange(_SIZE)
+    src_y = index[None, :] - dy[:, None]  # (n, 28): the row each output row comes from
+    src_x = index[None, :] - dx[:, None]
+    inside_y = (src_y >= 0) & (src_y < _SIZE)
+    inside_x = (src_x >= 0) & (src_x < _SIZE)
+    valid = inside_y[:, :, None] & inside_x[:, None, :]  # (n, 28, 28)
+    out = ink.gather(1, src_y.clamp(0, _SIZE - 1)[:, :, None].expand(-1, -1, _SIZE))
+    out = out.gather(2, src_x.clamp(0, _SIZE - 1)[:, None, :].expand(-1, _SIZE, -1))
+    return out * valid
 
 
 def generate_mnist_standin(num_train: int = 60000, num_test: int = 10000, seed: int = 0
