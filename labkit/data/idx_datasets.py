@@ -239,6 +239,23 @@ def offline() -> bool:
     return os.environ.get("LABKIT_OFFLINE", "").strip() not in ("", "0")
 
 
+@contextlib.contextmanager
+def _one_thread():
+    """Run the block on one PyTorch thread, then restore the setting. Loading does a few
+    cheap whole-set operations (label checks, copies); a second thread gains nothing there,
+    and on a busy shared machine each parallel operation can stall for a scheduler time
+    slice (see ``labkit.loop.loop_threads``)."""
+    previous = torch.get_num_threads()
+    if previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def user_stacklevel() -> int:
     """A warnings stacklevel pointing at the first caller outside labkit."""
     package = str(Path(__file__).resolve().parents[1]) + os.sep
@@ -460,6 +477,17 @@ def _unseal(content: bytes) -> bool:
     return h.hexdigest().encode() == content[-64:]
 
 
+def _older_format(content: bytes) -> bool:
+    """Whether ``content`` is the unsealed cache of labkit 0.1 (``"version": 1``)."""
+    if content[-22:-18] != _EOCD or content[-2:] != b"\x00\x00":
+        return False
+    try:
+        old = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
+    except Exception:
+        return False
+    return isinstance(old, dict) and old.get("version") == 1
+
+
 def _read_cache(spec: IDXDatasetSpec, path: Path, fingerprint: list
                 ) -> dict[str, torch.Tensor]:
     """The cached tensors, verified; raises ``_CacheMiss`` saying why not.
@@ -475,6 +503,8 @@ def _read_cache(spec: IDXDatasetSpec, path: Path, fingerprint: list
     except OSError as err:
         raise _CacheMiss("unreadable", f"it cannot be read ({err.strerror or err})") from None
     if not _unseal(content):
+        if _older_format(content):
+            raise _CacheMiss("stale", "it was written by an older labkit")
         raise _CacheMiss("damaged", "checksum mismatch: its content was altered or damaged")
     try:
         cache = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
@@ -612,6 +642,11 @@ def load(spec: IDXDatasetSpec, root: PathLike | None = None, source: str = "auto
     check_source(source)
     if not isinstance(download, bool):
         raise TypeError(f"download must be True or False, got {describe(download)}")
+    with _one_thread():
+        return _load(spec, root, source, download)
+
+
+def _load(spec: IDXDatasetSpec, root: Path, source: str, download: bool) -> ImageData:
     if source == "real":
         return _load_real(spec, root, download)
     if source == "synthetic":
@@ -653,6 +688,11 @@ def check(spec: IDXDatasetSpec, root: PathLike | None = None, source: str = "aut
     """
     root = resolve_root(root)
     check_source(source)
+    with _one_thread():
+        return _check(spec, root, source)
+
+
+def _check(spec: IDXDatasetSpec, root: Path, source: str) -> ImageData:
     raw = real_raw_folder(spec, root)
     files, missing = _find_files(spec, raw)
     if source == "real" or (source == "auto" and not missing):
