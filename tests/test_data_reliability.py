@@ -386,6 +386,15 @@ def test_three_of_four_files_present_names_the_missing_one(tmp_path, ds):
     assert " is not in " not in message  # it is there, incomplete
 
 
+def test_data_check_names_the_missing_file_of_a_partial_real_set(tmp_path, ds, capsys):
+    raw = write_real(tmp_path, folder=ds.folder)
+    (raw / "train-images-idx3-ubyte.gz").unlink()
+    assert main(["data", "check", "--dataset", ds.key, "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "incomplete: train-images-idx3-ubyte is missing" in err
+    assert "neither the real set nor the stand-in" not in err
+
+
 def _fake_permission_error(path):
     return PermissionError(errno.EACCES, "Permission denied", str(path))
 

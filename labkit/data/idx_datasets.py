@@ -680,7 +680,8 @@ def check(spec: IDXDatasetSpec, root: PathLike | None = None, source: str = "aut
     ``labkit data check``).
 
     Downloads and generates nothing. ``source="auto"`` checks the real set when it is on
-    disk, else the stand-in. A cache that fails verification, or does not match the raw
+    disk (a real set with files missing is reported, naming them), else the stand-in. A
+    cache that fails verification, or does not match the raw
     files, is rebuilt; ``cache_status`` of the result says what was found and done
     (``"verified"``, ``"built"``, ``"rebuilt: ..."``, ``"not written: ..."``). Raises
     ``IDXError`` for a damaged raw file, ``DataPermissionError`` for one that may not be
@@ -695,7 +696,8 @@ def check(spec: IDXDatasetSpec, root: PathLike | None = None, source: str = "aut
 def _check(spec: IDXDatasetSpec, root: Path, source: str) -> ImageData:
     raw = real_raw_folder(spec, root)
     files, missing = _find_files(spec, raw)
-    if source == "real" or (source == "auto" and not missing):
+    partial = 0 < len(missing) < len(spec.files)  # someone began to install the real set
+    if source == "real" or (source == "auto" and (not missing or partial)):
         if missing:
             raise DatasetNotFoundError(_not_found_message(spec, raw, missing, None))
         source_found = "real"
