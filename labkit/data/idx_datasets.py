@@ -127,8 +127,9 @@ class ImageData:
         source: ``"real"`` or ``"synthetic"`` (the stand-in).
         raw_folder: the folder holding the raw IDX files.
         from_cache: whether the tensors came from ``processed/labkit-cache.pt`` (verified).
-        cache_status: what happened to the cache on this load, in words (``"verified"``,
-            ``"built"``, ``"rebuilt: ..."``, ``"not written: ..."``, ``"not used"``).
+        cache_status: what happened to the cache on this load, in words: ``"verified"``
+            (loaded from it), ``"built"``, ``"rebuilt: <why>"``, ``"not written: <why>"``
+            (a read-only folder); from ``check``, what it found and did.
     """
 
     train_images: torch.Tensor
@@ -550,12 +551,9 @@ def _clean(spec: IDXDatasetSpec, raw: Path) -> list[Path]:
     return removed
 
 
-def _load_folder(spec: IDXDatasetSpec, raw: Path, files: dict[str, Path], source: str, *,
-                 use_cache: bool = True) -> ImageData:
+def _load_folder(spec: IDXDatasetSpec, raw: Path, files: dict[str, Path], source: str
+                 ) -> ImageData:
     _clean(spec, raw)
-    if not use_cache:
-        return spec.data_class(**_read_checked(spec, files), classes=spec.classes,
-                               source=source, raw_folder=raw, cache_status="not used")
     fingerprint = _fingerprint(files)
     path = _cache_path(raw)
     try:
