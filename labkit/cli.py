@@ -227,7 +227,7 @@ def _check_folder(path: Path | None, option: str, *, writable: bool) -> None:
             return
 
 
-def _write_outputs(out: Path, record: dict, history, figures: dict) -> list[Path]:
+def _write_outputs(out: Path, record: dict, figures: dict) -> list[Path]:
     """``history.json`` and the figures into ``out``; the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "history.json"]
@@ -266,7 +266,7 @@ def _cmd_train(args) -> int:
     record = {**settings, "seconds": elapsed, "history": history.records, **extra}
     figures = {"curves.png": lk.plot_history(history, title=f"{args.model} ({args.impl})"),
                **figures}
-    paths = _write_outputs(out, record, history, figures)
+    paths = _write_outputs(out, record, figures)
     last = history.last
     print(f"final: train loss {last['train_loss']:.4f}, train acc {last['train_acc']:.4f}, "
           f"test loss {last['test_loss']:.4f}, test acc {last['test_acc']:.4f} "
@@ -286,7 +286,7 @@ def _save_interrupted(stop, out: Path, settings: dict, elapsed: float, args) -> 
               "epochs_finished": len(history), "history": history.records}
     figures = {"curves.png": lk.plot_history(
         history, title=f"{args.model} ({args.impl}), interrupted")}
-    paths = _write_outputs(out, record, history, figures)
+    paths = _write_outputs(out, record, figures)
     print(f"labkit train: interrupted in epoch {stop.epoch}; saved the {len(history)} "
           f"finished epoch{'s' if len(history) != 1 else ''} to "
           f"{' and '.join(str(p) for p in paths)}", file=sys.stderr)
@@ -339,10 +339,9 @@ def main(argv: list[str] | None = None) -> int:
                          f"{args.model} model (choose from {', '.join(choices)})")
     prog = f"labkit {args.command}"
     try:
+        _check_folder(getattr(args, "root", None), "--root", writable=False)
         if args.command == "train":
-            _check_folder(args.root, "--root", writable=False)
             return _cmd_train(args)
-        _check_folder(args.root, "--root", writable=False)
         return _cmd_data(args)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -61,8 +61,8 @@ def _check_weight(weight, input: torch.Tensor, name: str) -> None:
         raise ValueError(
             f"{name} of shape {tuple(weight.shape)} would broadcast the loss of shape "
             f"{tuple(input.shape)} {result}; it must broadcast to the input's shape "
-            f"{tuple(input.shape)} (e.g. {name}.reshape({tuple(input.shape)}) for one per "
-            f"element)"
+            f"{tuple(input.shape)} (e.g. {name}.reshape({', '.join(map(str, input.shape))}) "
+            f"for one per element)"
         )
 
 

@@ -65,7 +65,7 @@ class NonFiniteLossError(FloatingPointError):
                     f"training stopped. The learning rate is probably too large: try a "
                     f"smaller lr")
         what = "net's output" if self.value is None else f"the loss ({self.value})"
-        return (f"{self.where}'s {self._position()}: {what} is not finite although the "
+        return (f"{self.where} ({self._position()}): {what} is not finite although the "
                 f"batch's X and y are: the model's parameters are probably non-finite (a "
                 f"diverged training run); rebuild the model and train it with a smaller lr")
 
@@ -88,7 +88,7 @@ class NonFiniteInputError(NonFiniteLossError, ValueError):
 
     def __str__(self) -> str:
         count = self.nan + self.inf
-        return (f"{self.where}'s {self._position()}: {self.tensor} holds {count} non-finite "
+        return (f"{self.where} ({self._position()}): {self.tensor} holds {count} non-finite "
                 f"value{'s' if count != 1 else ''} ({self.nan} nan, {self.inf} inf); the "
                 f"data is broken, not the training. Find them with "
                 f"(~torch.isfinite({self.tensor})).nonzero() and fix or drop those examples")

@@ -244,6 +244,14 @@ def test_a_root_that_is_a_file_is_one_message(command, tmp_path, capsys):
     assert err.startswith(f"labkit {command[0]}") and str(root) in err
 
 
+def test_labkit_debug_shows_the_traceback(tmp_path, monkeypatch):
+    blocker = tmp_path / "results"
+    blocker.write_text("a file")
+    monkeypatch.setenv("LABKIT_DEBUG", "1")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        main(["train", "logistic", "--out", str(blocker)])
+
+
 def test_errors_print_no_traceback_in_a_real_process(tmp_path):
     blocker = tmp_path / "results"
     blocker.write_text("a file")

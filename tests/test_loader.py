@@ -196,13 +196,17 @@ def test_batch_gathering_runs_on_one_thread_and_leaves_the_setting_alone(monkeyp
     student's own loop over the loader does not stall on a busy machine (issue 9, 6); the
     loop body between batches sees torch's own setting."""
     seen = []
-    real = torch.Tensor.index_select
 
-    def recording(self, *args, **kwargs):
-        seen.append(torch.get_num_threads())
-        return real(self, *args, **kwargs)
+    def recording(name):
+        real = getattr(torch.Tensor, name)
 
-    monkeypatch.setattr(torch.Tensor, "index_select", recording)
+        def method(self, *args, **kwargs):
+            seen.append((name, torch.get_num_threads()))
+            return real(self, *args, **kwargs)
+        return method
+
+    for name in ("index_select", "float"):  # the gather, and the scaling of uint8 images
+        monkeypatch.setattr(torch.Tensor, name, recording(name))
     X, y = images_and_labels(10)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -213,5 +217,6 @@ def test_batch_gathering_runs_on_one_thread_and_leaves_the_setting_alone(monkeyp
                 in_loop.append(torch.get_num_threads())
     finally:
         torch.set_num_threads(before)
-    assert seen and set(seen) == {1}
+    assert {name for name, _ in seen} == {"index_select", "float"}
+    assert {threads for _, threads in seen} == {1}
     assert set(in_loop) == {2} and len(in_loop) == 6

@@ -71,7 +71,7 @@ class InMemoryLoader:
 
     Gathering a batch (``index_select``, then ``.float() / 255``) runs on one CPU thread
     whatever ``torch.get_num_threads()`` says, and leaves that setting as it was for the
-    loop's body: on a busy machine two threads made a bare pass over the loader 10-30 times
+    loop's body: on a busy machine two threads made a bare pass over the loader 14-40 times
     slower (benchmarks/RESULTS.md, "Students' own loops").
     """
 
