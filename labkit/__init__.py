@@ -14,7 +14,8 @@ imports only run downward:
 - ``metrics`` (accuracy, confusion matrix, the evaluation loop), on ``loop``;
 - ``train``, on ``loop`` and ``metrics`` (``plot`` for live curves, ``monitor`` for
   TensorBoard scalars, each imported only when asked for);
-- ``selection`` (validation split, k-fold cross-validation), on ``train`` and ``data``;
+- ``selection`` (validation split, k-fold cross-validation), on ``train``, ``metrics``
+  and ``data``;
 - ``cli`` on top (the ``labkit`` command), which nothing else imports;
 - ``check`` beside it (``lk.check.sigmoid(fn)`` etc.: the checkers of the functions a
   student writes), which nothing else imports either.

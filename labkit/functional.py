@@ -1,9 +1,19 @@
-"""From-scratch activations and losses, with ``torch.nn.functional``'s names and arguments.
+"""From-scratch activations and losses, with ``torch.nn.functional``'s names and arguments:
+the robust reference versions of the functions the student writes.
 
-Introduced in ``02_logistic_regression_scratch`` (sigmoid, binary cross-entropy) and
-``04_softmax_regression_scratch`` (softmax, log-softmax, cross-entropy); lab 2's
-``06_mlp_scratch`` adds the hidden-layer activations (``relu``, ``leaky_relu``, ``tanh``,
-``elu``), ``mse_loss`` for regression and ``dropout``.
+The notebooks teach them by having the student write them, each checked by ``lk.check``
+(``labkit/check/functional.py``): ``sigmoid``, ``binary_cross_entropy`` and
+``binary_cross_entropy_with_logits`` in ``02_logistic_regression_scratch``; ``softmax``,
+``log_softmax`` and ``cross_entropy`` in ``04_softmax_regression_scratch``. The checkers
+compare with PyTorch while PyTorch's and labkit's own versions are made unavailable, and
+``tests/test_lab1_solutions.py`` shows the instructor's solutions equal to the functions
+here. The ``torch.nn`` notebooks call them as the from-scratch side of a comparison:
+``03_logistic_regression_nn`` checks ``nn.BCEWithLogitsLoss`` against
+``binary_cross_entropy_with_logits`` and uses it for its from-scratch twin;
+``05_softmax_regression_nn`` checks ``nn.CrossEntropyLoss`` against ``cross_entropy``, and
+uses it for the loss-scale question and the from-scratch twin. Lab 2 (``06_mlp_scratch``)
+adds the hidden-layer activations (``relu``, ``leaky_relu``, ``tanh``, ``elu``),
+``mse_loss`` for regression and ``dropout``, with their checkers.
 
 Every function is built from elementary tensor operations only (``exp``, ``expm1``,
 ``log``, ``sum``, ``amax``, ``clamp``, ``where``, ``gather``, ``rand``) and never calls

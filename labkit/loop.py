@@ -215,7 +215,11 @@ def reduce_loss(l, loss, n: int, to: str) -> torch.Tensor:
     """The batch's loss as a 0-d ``"sum"`` or ``"mean"`` (``to``) over its ``n`` examples,
     from ``l = loss(y_hat, y)``:
 
-    - per-example losses ``(n,)`` (``reduction="none"``): summed or averaged here;
+    - per-example losses ``(n,)`` (``reduction="none"``): summed or averaged here; also
+      ``(n, 1)``, one loss per example as a column, what ``lk.mse_loss(y_hat, y,
+      reduction="none")`` and ``nn.MSELoss(reduction="none")`` return for a regression's
+      ``(n, 1)`` predictions and targets. No other shape: ``(n, n)`` or ``(1, n)`` is the
+      sign of a prediction broadcast against targets of another shape;
     - a 0-d tensor from a loss that declares its reduction (see ``loss_reduction``):
       multiplied or divided by ``n`` as needed;
     - a 0-d tensor from a loss that does not say: refused with a ``ValueError``. The mean
@@ -229,7 +233,7 @@ def reduce_loss(l, loss, n: int, to: str) -> torch.Tensor:
         if declared == "none":
             raise ValueError(
                 f"loss declares reduction='none' but returned a single number (a 0-d "
-                f"tensor); it must return one loss per example, shape ({n},)"
+                f"tensor); it must return one loss per example, shape ({n},) or ({n}, 1)"
             )
         if declared is None:
             raise ValueError(
@@ -244,9 +248,14 @@ def reduce_loss(l, loss, n: int, to: str) -> torch.Tensor:
         if declared == to:
             return l
         return l * n if to == "sum" else l / n
-    if l.shape != (n,):
+    if l.shape != (n,) and l.shape != (n, 1):
+        hint = "check the shapes of y_hat and y"
+        if l.shape == (n, n):
+            hint += (f" (a prediction of shape ({n}, 1) against targets of shape ({n},), or "
+                     f"the other way round, broadcasts to ({n}, {n}): give y the shape of "
+                     f"y_hat)")
         raise ValueError(
-            f"loss must return one loss per example, shape ({n},), or a 0-d tensor, got "
-            f"shape {tuple(l.shape)}; check the shapes of y_hat and y"
+            f"loss must return one loss per example, shape ({n},) or ({n}, 1), or a 0-d "
+            f"tensor, got shape {tuple(l.shape)}; {hint}"
         )
-    return l.sum() if to == "sum" else l.mean()
+    return l.sum() if to == "sum" else l.mean()  # (n,) or (n, 1) -> 0-d

@@ -1,7 +1,16 @@
 """Classification metrics: accuracy, a running sum, evaluation loops and confusion matrices.
 
-Introduced in ``02_logistic_regression_scratch`` (``accuracy``); ``Accumulator``,
-``evaluate_accuracy`` and the confusion matrix in ``04_softmax_regression_scratch``.
+The student writes ``accuracy`` in ``02_logistic_regression_scratch`` (binary logits) and
+``04_softmax_regression_scratch`` (``argmax`` over the classes), and ``evaluate_accuracy``
+with this module's ``Accumulator`` in 04, each checked by ``lk.check``
+(``labkit/check/metrics.py``); 04 also compares the student's ``evaluate_accuracy`` with
+``lk.evaluate_accuracy``, and then uses ``confusion_matrix``, ``per_class_accuracy`` and
+``most_confused`` from here as they are. ``03_logistic_regression_nn`` and
+``05_softmax_regression_nn`` evaluate with ``evaluate`` (05 also counts with ``accuracy``).
+
+The loops (``evaluate`` here, ``train.train_epoch``/``train.train``) report the accuracy
+by default (``metric="accuracy"``); ``metric=None`` reports the loss alone, as lab 2's
+regression needs.
 
 Conventions (d2l's):
 
@@ -31,6 +40,7 @@ from labkit._checks import (
     check_positive_int,
     check_tensor,
     describe,
+    quote,
 )
 from labkit.loop import (
     batch_size,
@@ -44,6 +54,10 @@ from labkit.loop import (
 
 __all__ = [
     "accuracy",
+    "METRICS",
+    "check_metric",
+    "check_accuracy_targets",
+    "TargetsNotLabelsError",
     "Accumulator",
     "evaluate",
     "evaluate_accuracy",
@@ -101,6 +115,75 @@ def accuracy(y_hat: torch.Tensor, y: torch.Tensor, *, from_logits: bool = True) 
     return int(cmp.sum())
 
 
+# The metrics the loops (``evaluate``, ``train.train_epoch``, ``train.train``) can report
+# besides the loss, by the name their ``metric=`` argument takes; ``None`` reports none.
+METRICS = ("accuracy",)
+
+
+def check_metric(metric) -> str | None:
+    """``metric`` if it is one of ``METRICS`` or ``None``, else a ``ValueError``/``TypeError``.
+
+    ``"accuracy"`` (the loops' default) is for classification; ``None`` trains and
+    evaluates on the loss alone, as a regression must (an accuracy of real-valued targets
+    means nothing).
+    """
+    if metric is None or (isinstance(metric, str) and metric in METRICS):
+        return metric
+    expected = ("metric must be 'accuracy' (classification: the fraction of correct "
+                "predictions) or None (no metric: the loss alone, e.g. for a regression "
+                "with lk.mse_loss)")
+    if isinstance(metric, str):
+        raise ValueError(f"{expected}, got {quote(metric)}")
+    raise TypeError(f"{expected}, got {describe(metric)}")
+
+
+class TargetsNotLabelsError(ValueError):
+    """The loop computes an accuracy (``metric="accuracy"``, the default) but a batch's
+    targets cannot be class labels: a regression's ``y`` (or soft targets). Attributes:
+    ``where`` (``"train_iter"``, ``"test_iter"`` or ``"data_iter"``), ``batch`` (1-based),
+    ``value`` (the first target that is not a label) and ``binary`` (one score per example,
+    so the labels must be 0 or 1). The message is built from these when it is shown."""
+
+    def __init__(self, where: str, batch: int, value: float, binary: bool) -> None:
+        super().__init__(where, batch, value, binary)
+        self.where, self.batch, self.value, self.binary = where, batch, value, binary
+
+    def __str__(self) -> str:
+        rule = ("with one score per example, a binary task, the labels are 0 and 1"
+                if self.binary else "class labels are whole numbers")
+        return (f"{self.where} (batch {self.batch}): y holds {self.value:.6g}, which is not "
+                f"a class label ({rule}), so an accuracy means nothing for these targets. "
+                f"For a regression (e.g. lk.mse_loss), train and evaluate on the loss alone: "
+                f"pass metric=None (metric='accuracy' is the default)")
+
+
+def check_accuracy_targets(y_hat, y, *, where: str, batch: int) -> None:
+    """Refuse floating-point targets that cannot be class labels while the loop computes an
+    accuracy: they are a regression's (or soft) targets, for which an accuracy means
+    nothing. The loops call this on every batch when ``metric`` is ``"accuracy"``, before
+    the batch is used (``TargetsNotLabelsError``, a ``ValueError``).
+
+    With one score per example (``y_hat`` ``(N,)`` or ``(N, 1)``, a binary prediction) the
+    labels must be 0 or 1; with ``C > 1`` scores they must be whole numbers. Integer and
+    bool targets are labels already and are not looked at; ``nan``/``inf`` are left to the
+    loops' non-finite checks (``NonFiniteInputError``).
+    """
+    if not isinstance(y, torch.Tensor) or not y.is_floating_point() or y.numel() == 0:
+        return
+    binary = (isinstance(y_hat, torch.Tensor)
+              and (y_hat.dim() == 1 or (y_hat.dim() == 2 and y_hat.shape[1] == 1)))
+    if binary:
+        # fast path, 3 small ops a batch: y (1 - y) is 0 exactly where y is 0 or 1
+        if not bool(y.mul(1 - y).any()):
+            return
+        bad = (y != 0) & (y != 1)
+    else:
+        bad = y != y.round()
+    bad &= torch.isfinite(y)  # nan/inf: the loops' non-finite checks name those
+    if bool(bad.any()):
+        raise TargetsNotLabelsError(where, batch, y[bad][0].item(), binary)
+
+
 class Accumulator:
     """``n`` running sums, e.g. (total loss, number correct, number of examples).
 
@@ -141,8 +224,9 @@ class Accumulator:
         return f"Accumulator({self.data})"
 
 
-def evaluate(net, data_iter, loss=None, *, device=None, from_logits: bool = True,
-             num_threads: int | None = 1) -> tuple[float | None, float]:
+def evaluate(net, data_iter, loss=None, *, metric: str | None = "accuracy", device=None,
+             from_logits: bool = True, num_threads: int | None = 1
+             ) -> tuple[float | None, float | None]:
     """Mean loss and accuracy of ``net`` over every batch of ``data_iter``.
 
     ``net`` is put in eval mode for the pass (its previous mode is restored afterwards),
@@ -155,35 +239,49 @@ def evaluate(net, data_iter, loss=None, *, device=None, from_logits: bool = True
     Args:
         net: a callable ``X -> y_hat``: an ``nn.Module`` or a scratch model.
         data_iter: an iterable of ``(X, y)`` batches.
-        loss: optional ``loss(y_hat, y)`` returning per-example losses ``(N,)``, or a 0-d
-            mean or sum from a loss that says which (``nn.CrossEntropyLoss()``; see
-            ``labkit.loop.reduce_loss``).
+        loss: optional ``loss(y_hat, y)`` returning per-example losses ``(N,)`` (or
+            ``(N, 1)``), or a 0-d mean or sum from a loss that says which
+            (``nn.CrossEntropyLoss()``; see ``labkit.loop.reduce_loss``).
+        metric: ``"accuracy"`` (default, classification) or ``None``: no accuracy, the loss
+            alone, as for a regression (``loss`` is then required). With
+            ``"accuracy"``, floating-point targets that cannot be class labels (a
+            regression's ``y``) are a ``ValueError`` that says to pass ``metric=None``:
+            the loop never guesses which task it is given.
         device: if given (checked by ``labkit._checks.check_device``), each batch is moved
             there (``net`` must already be there).
         from_logits: passed to ``accuracy`` (binary scores only).
 
     Returns:
         ``(mean_loss, accuracy)``: the loss averaged over examples (``None`` without
-        ``loss``) and the fraction of correct predictions.
+        ``loss``) and the fraction of correct predictions (``None`` with ``metric=None``).
 
     Raises:
         NonFiniteInputError: a batch's ``X`` or ``y`` holds ``nan``/``inf`` (a
             ``ValueError``); never a ``nan`` result.
         NonFiniteLossError: the loss or the output is not finite although the batch is
             (the model's parameters are).
+        ValueError: ``metric=None`` without a ``loss`` (nothing to compute); targets that
+            are not class labels with ``metric="accuracy"``; no batches.
     """
     if not callable(net):
         raise TypeError(f"net must be callable (a model), got {describe(net)}")
     if loss is not None and not callable(loss):
         raise TypeError(f"loss must be callable or None, got {describe(loss)}")
+    metric = check_metric(metric)
+    if metric is None and loss is None:
+        raise ValueError("evaluate has nothing to compute with metric=None and no loss: "
+                         "pass a loss (e.g. lk.mse_loss for a regression), or "
+                         "metric='accuracy'")
     check_iterable(data_iter, "data_iter")
     device = check_device(device)
-    metric = Accumulator(3)  # summed loss, number correct, number of examples
+    metric_sum = Accumulator(3)  # summed loss, number correct, number of examples
     with loop_threads(num_threads), eval_mode(net), torch.no_grad():
         for index, batch in enumerate(data_iter, start=1):
             X, y = unpack_batch(batch, "data_iter", device)
             y_hat = net(X)
             n = batch_size(X, y)
+            if metric is not None:
+                check_accuracy_targets(y_hat, y, where="data_iter", batch=index)
             if loss is not None:
                 total = float(reduce_loss(loss(y_hat, y), loss, n, "sum"))
                 finite = math.isfinite(total)
@@ -194,11 +292,13 @@ def evaluate(net, data_iter, loss=None, *, device=None, from_logits: bool = True
             if not finite:
                 check_finite_batch(X, y, total if loss is not None else None, epoch=None,
                                    batch=index, lr=None, where="data_iter", training=False)
-            metric.add(total, accuracy(y_hat, y, from_logits=from_logits), n)
-    if metric[2] == 0:
+            correct = accuracy(y_hat, y, from_logits=from_logits) if metric is not None else 0
+            metric_sum.add(total, correct, n)
+    if metric_sum[2] == 0:
         raise ValueError("data_iter produced no batches: there is nothing to evaluate")
-    mean_loss = metric[0] / metric[2] if loss is not None else None
-    return mean_loss, metric[1] / metric[2]
+    mean_loss = metric_sum[0] / metric_sum[2] if loss is not None else None
+    acc = metric_sum[1] / metric_sum[2] if metric is not None else None
+    return mean_loss, acc
 
 
 def evaluate_accuracy(net, data_iter, *, device=None, from_logits: bool = True,

@@ -1,10 +1,17 @@
 """Logistic and softmax regression and the multilayer perceptron, from scratch and with
 ``torch.nn``.
 
-Introduced in pairs: ``02_logistic_regression_scratch`` / ``03_logistic_regression_nn``,
-``04_softmax_regression_scratch`` / ``05_softmax_regression_nn`` and, in lab 2,
-``06_mlp_scratch`` / ``07_mlp_nn`` (``MLPScratch`` / ``MLP``). The notebooks show this
-source instead of redefining the models.
+Taught in pairs, from scratch then with ``torch.nn``. In ``02_logistic_regression_scratch``
+and ``04_softmax_regression_scratch`` the student writes the model as a function,
+``logistic_regression(X, w, b)`` and ``softmax_regression(X, W, b)``, checked by
+``lk.check`` (``labkit/check/models.py``); in ``03_logistic_regression_nn`` and
+``05_softmax_regression_nn`` the ``nn.Module``. The classes here are the reference: 03
+trains ``LogisticRegressionScratch`` as the from-scratch twin of the student's module; 05
+trains one ``SoftmaxRegression`` with the student's epoch function and with
+``lk.train_epoch`` to compare them, and starts its from-scratch twin from
+``SoftmaxRegressionScratch`` (notebook 04's initialisation). Lab 2's
+``06_mlp_scratch`` / ``07_mlp_nn`` do the same for the multilayer perceptron (``MLPScratch``
+/ ``MLP``, with ``lk.check.mlp`` for the student's forward and backward pass).
 
 Every model returns LOGITS (scores before the sigmoid / softmax). The losses take logits
 (``binary_cross_entropy_with_logits``, ``cross_entropy``) and apply the nonlinearity in a

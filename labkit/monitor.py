@@ -11,8 +11,9 @@ TensorBoard is an optional dependency (the ``tensorboard`` extra:
 given, and without it a ``log_dir`` raises an ``ImportError`` that says how to install it.
 
 Tags written per epoch (the step is the epoch number, 1-based): ``loss/train``,
-``loss/test``, ``accuracy/train``, ``accuracy/test`` (the test ones only with a test set)
-and ``time/epoch_seconds``. Runs to compare go in sibling folders (``runs/relu``,
+``loss/test``, ``accuracy/train``, ``accuracy/test`` (the test ones only with a test set,
+the accuracies only with ``metric="accuracy"``: a regression, ``metric=None``, writes its
+losses alone) and ``time/epoch_seconds``. Runs to compare go in sibling folders (``runs/relu``,
 ``runs/tanh``): TensorBoard draws each folder as one run.
 """
 
@@ -73,7 +74,8 @@ def open_summary_writer(log_dir):
 
 def log_epoch(writer, record: dict) -> None:
     """Write one ``History`` record's scalars at step ``record["epoch"]`` and flush, so
-    that TensorBoard shows the epoch at once; ``None`` values (no test set) are skipped."""
+    that TensorBoard shows the epoch at once; ``None`` values (no test set, or no accuracy
+    with ``metric=None``) are skipped."""
     step = record["epoch"]
     for field, tag in TAGS.items():
         value = record.get(field)

@@ -1,9 +1,18 @@
 """Optimizers from scratch: SGD (lab 1), RMSprop and Adam (lab 2).
 
-``SGD`` is introduced in ``02_logistic_regression_scratch`` and compared with
-``torch.optim.SGD`` in ``03_logistic_regression_nn``; momentum, ``RMSprop`` and ``Adam`` in
-lab 2's ``08_regularization_and_model_selection``, each matching its ``torch.optim`` twin
-step for step.
+The update rule is taught in ``02_logistic_regression_scratch``, where the student writes
+the functional ``sgd(params, lr, batch_size)``, checked by ``lk.check.sgd``
+(``labkit/check/optim.py``); ``lk.sgd`` here is the reference. The later notebooks call
+``lk.sgd``: ``04_softmax_regression_scratch`` trains with it (the student writes the model,
+loss and loop there, not the update again), and ``03_logistic_regression_nn`` and
+``05_softmax_regression_nn`` use it for the from-scratch twin whose trajectory equals
+``torch.optim.SGD``'s on a mean loss. The ``SGD`` object is the ``torch.optim.SGD``-like
+form, for a model trained with an optimizer (``lk.train`` accepts either); the lab 1
+notebooks use ``torch.optim.SGD`` itself. In
+lab 2 (``08_regularization_and_model_selection``) the student writes momentum, RMSprop and
+Adam updates, checked by ``lk.check.sgd_momentum``/``rmsprop``/``adam``
+(``labkit/check/adaptive.py``); ``SGD(momentum=...)``, ``RMSprop`` and ``Adam`` here match
+their ``torch.optim`` twins step for step.
 
 Two forms:
 

@@ -19,6 +19,7 @@ backend (only if no Figure formatter is registered yet).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -110,9 +111,32 @@ def _records(history) -> list[dict]:
     )
 
 
-def _draw_curves(ax_loss, ax_acc, records: list[dict], num_epochs: int | None = None) -> None:
-    """Left: train vs test loss; right: train vs test accuracy; x = epoch."""
-    for ax, kind, ylabel in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
+def _has_accuracy(records: list[dict]) -> bool:
+    """Whether any record holds an accuracy (a run trained with ``metric=None`` has none)."""
+    return any(r.get(f) is not None for r in records for f in ("train_acc", "test_acc"))
+
+
+def _want_accuracy(accuracy, have: bool, missing: str) -> bool:
+    """The ``accuracy=`` argument of the curve plots: ``None`` draws the accuracy panel when
+    the data has an accuracy; ``True`` requires one (else ``missing`` says what is missing);
+    ``False`` leaves the panel out."""
+    if accuracy is None:
+        return have
+    if not isinstance(accuracy, bool):
+        raise TypeError(f"accuracy must be True, False or None (None: draw the accuracy panel "
+                        f"when there is an accuracy), got {describe(accuracy)}")
+    if accuracy and not have:
+        raise ValueError(f"accuracy=True but {missing} (a run trained with metric=None, e.g. "
+                         f"a regression): leave accuracy out, or pass accuracy=False, to "
+                         f"plot the loss alone")
+    return accuracy
+
+
+def _draw_curves(axes, records: list[dict], num_epochs: int | None = None) -> None:
+    """Train vs test loss on ``axes[0]``; train vs test accuracy on ``axes[1]`` when there
+    is a second axes; x = epoch."""
+    panels = (("loss", "loss"), ("acc", "accuracy"))[:len(axes)]
+    for ax, (kind, ylabel) in zip(axes, panels):
         ax.cla()
         for split, style in (("train", "-"), ("test", "--")):
             points = [(r["epoch"], r[f"{split}_{kind}"]) for r in records
@@ -131,20 +155,26 @@ def _draw_curves(ax_loss, ax_acc, records: list[dict], num_epochs: int | None = 
             ax.legend()
 
 
-def plot_history(history, title: str | None = None) -> Figure:
-    """The two-panel training curves: loss (train vs test) and accuracy (train vs test).
+def plot_history(history, title: str | None = None, *, accuracy: bool | None = None) -> Figure:
+    """The training curves: loss (train vs test) and accuracy (train vs test).
 
     Args:
         history: a ``History`` from ``train`` (or its ``to_dict()``, or a list of records).
         title: optional figure title.
+        accuracy: draw the accuracy panel. ``None`` (default): when the history has an
+            accuracy, i.e. not for a run trained with ``metric=None`` (a regression);
+            ``True`` requires one (``ValueError`` otherwise); ``False``: the loss alone.
 
     Returns:
-        A Figure with two axes; test curves are dashed and omitted when there is no test set.
+        A Figure with two axes (loss, accuracy), or one (loss) without accuracy; test
+        curves are dashed and omitted when there is no test set.
     """
     records = _records(history)
-    fig = _new_figure((9.0, 3.5))
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    _draw_curves(ax_loss, ax_acc, records)
+    panels = 2 if _want_accuracy(accuracy, _has_accuracy(records),
+                                    "the history holds no accuracy") else 1
+    fig = _new_figure((9.0, 3.5) if panels == 2 else (5.0, 3.5))
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    _draw_curves(axes, records)
     if title is not None:
         fig.suptitle(title)
     return fig
@@ -175,7 +205,7 @@ def _labelled_runs(histories, labels) -> list[tuple[str, list[dict]]]:
 
 def plot_histories(histories, labels: Sequence[str] | None = None, *,
                    title: str | None = None, test_label: str = "test",
-                   accuracy: bool = True, logy: bool = False) -> Figure:
+                   accuracy: bool | None = None, logy: bool = False) -> Figure:
     """Several training runs on one figure: loss (and accuracy), train and test, per epoch.
 
     Each run has its own color; train curves are solid, test (or validation) curves
@@ -189,8 +219,9 @@ def plot_histories(histories, labels: Sequence[str] | None = None, *,
         title: optional figure title.
         test_label: what the second split is called in the legend: ``"test"``, or
             ``"validation"`` when ``lk.train`` was given a validation set as ``test_iter``.
-        accuracy: draw the accuracy panel (turn it off for regression, where ``lk.train``'s
-            accuracy means nothing).
+        accuracy: draw the accuracy panel. ``None`` (default): when some history has an
+            accuracy, i.e. not for runs trained with ``metric=None`` (a regression);
+            ``True`` requires one (``ValueError`` otherwise); ``False``: the loss alone.
         logy: a logarithmic loss axis (losses that fall over several decades).
 
     Returns:
@@ -200,6 +231,8 @@ def plot_histories(histories, labels: Sequence[str] | None = None, *,
     runs = _labelled_runs(histories, labels)
     if not isinstance(test_label, str):
         raise TypeError(f"test_label must be a string, got {describe(test_label)}")
+    have = any(_has_accuracy(records) for _, records in runs)
+    accuracy = _want_accuracy(accuracy, have, "none of the histories holds an accuracy")
     panels = [("loss", "loss")] + ([("acc", "accuracy")] if accuracy else [])
     fig = _new_figure((4.5 * len(panels) + 1.0, 3.8))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
@@ -237,7 +270,8 @@ def plot_histories(histories, labels: Sequence[str] | None = None, *,
 
 
 class Animator:
-    """A live two-panel plot of the training curves (loss, accuracy) over epochs.
+    """A live plot of the training curves over epochs: loss and accuracy side by side, or
+    the loss alone (``accuracy=False``, what ``lk.train(..., metric=None)`` uses).
 
     ``add(epoch, record)`` appends one epoch's metrics (a dict with ``train_loss``,
     ``train_acc``, ``test_loss``, ``test_acc``; missing or ``None`` values are skipped).
@@ -250,16 +284,24 @@ class Animator:
     Args:
         num_epochs: the x-axis runs from 1 to ``num_epochs``.
         title: optional figure title.
-        figsize: figure size in inches.
+        figsize: figure size in inches (default ``(9.0, 3.5)`` with the accuracy panel,
+            ``(5.0, 3.5)`` without).
+        accuracy: draw the accuracy panel beside the loss (default ``True``); ``False``
+            for a run without accuracy (a regression).
     """
 
     def __init__(self, num_epochs: int, *, title: str | None = None,
-                 figsize: tuple[float, float] = (9.0, 3.5)) -> None:
+                 figsize: tuple[float, float] | None = None, accuracy: bool = True) -> None:
         self.num_epochs = check_positive_int(num_epochs, "num_epochs")
+        if not isinstance(accuracy, bool):
+            raise TypeError(f"accuracy must be True or False, got {describe(accuracy)}")
         self.records: list[dict] = []
         self.title = title
+        self.accuracy = accuracy
+        if figsize is None:
+            figsize = (9.0, 3.5) if accuracy else (5.0, 3.5)
         self._fig = _new_figure(figsize)
-        self._axes = self._fig.subplots(1, 2)
+        self._axes = self._fig.subplots(1, 2 if accuracy else 1, squeeze=False)[0]
         self._handle = None  # IPython display handle, once shown
         self._stale = True
 
@@ -282,7 +324,7 @@ class Animator:
     def figure(self) -> Figure:
         """The figure with every point added so far."""
         if self._stale:
-            _draw_curves(*self._axes, self.records, self.num_epochs)
+            _draw_curves(self._axes, self.records, self.num_epochs)
             if self.title is not None:
                 self._fig.suptitle(self.title)
             self._stale = False
@@ -302,14 +344,21 @@ def show_images(images, titles: Sequence[str] | None = None, num_rows: int | Non
     Args:
         images: ``(N, H, W)`` grayscale, ``(N, 1, H, W)``, ``(N, 3, H, W)`` or
             ``(N, H, W, 3)``; uint8 or float; a tensor, an array or a list of them.
-        titles: optional, one per image (e.g. ``"true\\npredicted"``).
+        titles: optional, one per image (e.g. ``"true\\npredicted"``): a list, a tuple,
+            or anything with a length whose items print as titles.
         num_rows, num_cols: grid size; by default up to 8 columns and as many rows as
             needed. If both are given, only the first ``num_rows * num_cols`` images show.
         scale: inches per image.
 
     Returns:
         A Figure with one axes per image shown.
+
+    Unlike d2l's ``show_images(imgs, num_rows, num_cols, titles=None, scale=1.5)``,
+    ``titles`` comes second: pass the grid size by keyword. d2l's positional call
+    ``show_images(X, 2, 9)`` would put 2 in ``titles``; it is refused with a
+    ``TypeError`` that says how to write it here (``num_rows=2, num_cols=9``).
     """
+    _check_titles(titles, num_rows, num_cols)
     if isinstance(images, (list, tuple)):
         images = [_to_numpy(img, "images") for img in images]
         if not images:
@@ -351,6 +400,31 @@ def show_images(images, titles: Sequence[str] | None = None, num_rows: int | Non
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=9)
     return fig
+
+
+def _check_titles(titles, num_rows, num_cols) -> None:
+    """``titles`` must be ``None`` or a sequence of titles; a number there is d2l's argument
+    order, ``show_images(imgs, num_rows, num_cols, titles)``, and gets its translation."""
+    if titles is None:
+        return
+    if isinstance(titles, numbers.Number):
+        fixed = [f"num_rows={titles!r}"]
+        if num_rows is not None:
+            fixed.append(f"num_cols={num_rows!r}")
+        if num_cols is not None:  # d2l's fourth positional argument: the titles
+            fixed.insert(0, "titles=...")
+        raise TypeError(
+            f"titles must be one title per image (a list of strings) or None, got "
+            f"{describe(titles)}: this looks like d2l's order, show_images(imgs, num_rows, "
+            f"num_cols, titles). In labkit titles comes second and the grid size is passed "
+            f"by keyword: lk.show_images(images, {', '.join(fixed)})"
+        )
+    if isinstance(titles, (str, bytes)) or not hasattr(titles, "__len__") or \
+            not hasattr(titles, "__getitem__"):
+        raise TypeError(
+            f"titles must be one title per image (a list of strings) or None, got "
+            f"{describe(titles)}; for a single image pass a list, titles=[title]"
+        )
 
 
 # ---------------------------------------------------------------- decision boundary

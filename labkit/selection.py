@@ -34,6 +34,7 @@ from labkit._checks import (
     describe,
 )
 from labkit.data.loader import InMemoryLoader
+from labkit.metrics import check_metric
 from labkit.train import History, train
 
 __all__ = ["train_val_split", "kfold_indices", "cross_validate", "CrossValidationResult"]
@@ -141,8 +142,9 @@ class CrossValidationResult:
 
     Attributes:
         folds: one dict per fold: ``fold`` (1-based), ``num_train``, ``num_val``,
-            ``train_loss``, ``val_loss``, ``train_acc`` and ``val_acc`` (classification
-            only), ``seconds``; the losses and accuracies are the last epoch's.
+            ``train_loss``, ``val_loss``, ``train_acc`` and ``val_acc`` (with
+            ``metric="accuracy"`` only), ``seconds``; the losses and accuracies are the
+            last epoch's.
         histories: the ``History`` of each fold's training (validation = "test").
         nets: each fold's trained model.
 
@@ -195,17 +197,10 @@ class CrossValidationResult:
         return len(self.folds)
 
 
-def _is_classification(y: torch.Tensor) -> bool:
-    """Integer labels, or float labels that are all 0. or 1. (a binary task)."""
-    if not y.is_floating_point():
-        return True
-    return bool(((y == 0) | (y == 1)).all())
-
-
 def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Tensor,
                    loss: Callable, make_updater: Callable[[object], object],
                    num_epochs: int, *, k: int = 10, batch_size: int = 64, seed: int = 0,
-                   classification: bool | None = None, progress: bool = False,
+                   metric: str | None = "accuracy", progress: bool = False,
                    **train_kwargs) -> CrossValidationResult:
     """k-fold cross-validation: train a fresh model on each fold, validate on the rest.
 
@@ -226,9 +221,12 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
         k: the number of folds (10).
         batch_size: minibatch size (64).
         seed: fixes the folds and the batch order.
-        classification: report accuracies; ``None`` decides from ``y`` (integer labels or
-            only 0./1. values mean classification, anything else regression, where the
-            accuracy means nothing and is left out).
+        metric: as for ``lk.train``, and passed on to it: ``"accuracy"`` (default) adds
+            the columns ``train_acc`` and ``val_acc``; ``None`` for a regression (the
+            losses alone: an accuracy of real-valued targets means nothing). Not inferred
+            from ``y``: regression targets with ``"accuracy"`` are a ``ValueError``, raised
+            at the first batch before any training step, that says to pass
+            ``metric=None``.
         progress: print one line per fold as it finishes.
         **train_kwargs: passed on to ``lk.train`` (``device``, ``from_logits``, ...).
 
@@ -247,14 +245,14 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
                         f"optimizer, got {describe(make_updater)}")
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    if "classification" in train_kwargs:
+        raise TypeError("cross_validate takes metric=, as lk.train does, not classification=: "
+                        "pass metric=None for a regression (losses only), or leave the "
+                        "default metric='accuracy' for a classification")
+    metric = check_metric(metric)
     folds = kfold_indices(n, k, _check_seed(seed))
-    if classification is None:
-        classification = _is_classification(y)
-    elif not isinstance(classification, bool):
-        raise TypeError(f"classification must be True, False or None, got "
-                        f"{describe(classification)}")
     columns = ["fold", "num_train", "num_val", "train_loss", "val_loss"]
-    if classification:
+    if metric is not None:
         columns += ["train_acc", "val_acc"]
     columns.append("seconds")
 
@@ -273,12 +271,12 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
                                   batch_size, shuffle=False)
         start = time.perf_counter()
         history = train(net, train_iter, val_iter, loss, num_epochs, updater,
-                        progress=False, **train_kwargs)
+                        metric=metric, progress=False, **train_kwargs)
         last = history.last
         row = {"fold": i, "num_train": len(train_idx), "num_val": len(val_idx),
                "train_loss": last["train_loss"], "val_loss": last["test_loss"],
                "seconds": time.perf_counter() - start}
-        if classification:
+        if metric is not None:
             row["train_acc"], row["val_acc"] = last["train_acc"], last["test_acc"]
         rows.append({c: row[c] for c in columns})
         histories.append(history)

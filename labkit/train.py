@@ -1,7 +1,15 @@
 """The training loop: one epoch (``train_epoch``), many epochs (``train``), their ``History``.
 
-Introduced in ``02_logistic_regression_scratch`` and reused by every later notebook and
-by the CLI. The same loop trains both kinds of model with both kinds of updater:
+The student writes ``train_epoch(net, train_iter, loss, updater)`` in
+``02_logistic_regression_scratch`` and again in ``04_softmax_regression_scratch``, checked
+by ``lk.check.train_epoch`` (``labkit/check/train.py``); ``lk.train_epoch`` is the
+reference, which ``03_logistic_regression_nn`` and ``05_softmax_regression_nn`` run as the
+from-scratch side of their step-for-step comparisons (05 also checks the student's
+optimizer loop against it). Notebooks 02-05 collect their epochs in a ``History`` for
+``plot_history``; lab 1 trains with the student's own loops and never calls ``train``
+(many epochs, progress bar, live plot, TensorBoard), which the CLI runs and lab 2's
+``cross_validate`` builds on. The same loop trains both kinds of model with both kinds of
+updater:
 
 - a scratch model with the seeds' functional update, d2l style::
 
@@ -17,10 +25,10 @@ Both give the same update (the gradient of a sum is ``batch_size`` times the gra
 the mean), which ``tests/test_train.py`` checks epoch by epoch.
 
 ``loss(y_hat, y)`` returns per-example losses ``(N,)`` (``reduction="none"``, the lab's
-way), or a 0-d batch mean or sum from a loss that says which (``nn.CrossEntropyLoss()``,
-``functools.partial(lk.cross_entropy, reduction="sum")``, a function with a ``.reduction``
-attribute). A 0-d loss that does not say is refused: the loop never guesses. Reported
-losses are always means over examples.
+way; ``(N, 1)`` too, a regression's column of losses), or a 0-d batch mean or sum from a
+loss that says which (``nn.CrossEntropyLoss()``, ``functools.partial(lk.cross_entropy,
+reduction="sum")``, a function with a ``.reduction`` attribute). A 0-d loss that does not
+say is refused: the loop never guesses. Reported losses are always means over examples.
 
 The machinery both this loop and ``metrics.evaluate`` use (threads, batches, the loss's
 reduction, the non-finite checks) is in ``labkit.loop``. Threads: while ``train`` and
@@ -52,7 +60,13 @@ from labkit.loop import (
     reduce_loss,
     unpack_batch,
 )
-from labkit.metrics import accuracy, evaluate
+from labkit.metrics import (
+    TargetsNotLabelsError,
+    accuracy,
+    check_accuracy_targets,
+    check_metric,
+    evaluate,
+)
 
 __all__ = ["History", "NonFiniteLossError", "NonFiniteInputError", "TrainingInterrupted",
            "train_epoch", "train"]
@@ -88,7 +102,10 @@ class History:
 
     Each record is a dict with ``epoch`` (1-based), ``train_loss``, ``train_acc``,
     ``test_loss``, ``test_acc`` (``None`` without a test set) and ``seconds`` (wall time of
-    the epoch: training plus evaluation).
+    the epoch: training plus evaluation). ``train_acc`` and ``test_acc`` are ``None`` in
+    every record of a run trained with ``metric=None`` (a regression: the loss alone);
+    ``has_accuracy`` says which kind of run it is, and ``repr``, the plots and the saved
+    JSON (``null``) follow it.
 
     ``history.train_loss`` etc. give one list per field; ``history[-1]`` or
     ``history.last`` the latest record. ``figure`` holds the live plot's final figure
@@ -117,7 +134,7 @@ class History:
         return self._column("train_loss")
 
     @property
-    def train_acc(self) -> list[float]:
+    def train_acc(self) -> list[float | None]:
         return self._column("train_acc")
 
     @property
@@ -131,6 +148,12 @@ class History:
     @property
     def seconds(self) -> list[float]:
         return self._column("seconds")
+
+    @property
+    def has_accuracy(self) -> bool:
+        """Whether any epoch has an accuracy (``False`` for a run with ``metric=None``)."""
+        return any(r.get(f) is not None for r in self.records for f in ("train_acc",
+                                                                         "test_acc"))
 
     @property
     def last(self) -> dict | None:
@@ -208,7 +231,8 @@ class History:
     def __repr__(self) -> str:
         if not self.records:
             return "History(0 epochs)"
-        last = ", ".join(f"{k}={_fmt(v)}" for k, v in self.records[-1].items() if k != "epoch")
+        skip = {"epoch"} if self.has_accuracy else {"epoch", "train_acc", "test_acc"}
+        last = ", ".join(f"{k}={_fmt(v)}" for k, v in self.records[-1].items() if k not in skip)
         return f"History({len(self)} epochs; last: {last})"
 
 
@@ -324,8 +348,8 @@ def _check_common(net, loss, updater) -> str:
     return kind
 
 
-def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: bool,
-               epoch: int | None) -> tuple[float, float]:
+def _run_epoch(net, train_iter, loss, updater, kind: str, device, metric: str | None,
+               from_logits: bool, epoch: int | None) -> tuple[float, float | None]:
     check_iterable(train_iter, "train_iter")
     if callable(getattr(net, "train", None)):
         net.train()  # nn.Module: dropout etc. on; scratch models: a flag
@@ -336,6 +360,8 @@ def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: b
         X, y = unpack_batch(batch, "train_iter", device)
         n = batch_size(X, y)
         y_hat = net(X)
+        if metric is not None:  # before the step: a regression's y trains nothing here
+            check_accuracy_targets(y_hat, y, where="train_iter", batch=batch_index)
         l = reduce_loss(loss(y_hat, y), loss, n, reduction)  # 0-d
         value = l.item() * (n if reduction == "mean" else 1)  # the batch's summed loss
         if not math.isfinite(value):  # stop before the step spreads nan into the weights
@@ -349,16 +375,18 @@ def _run_epoch(net, train_iter, loss, updater, kind: str, device, from_logits: b
             l.backward()
             updater(n)
         loss_sum += value
-        # predicted labels carry no gradient: no need to detach y_hat first
-        correct += accuracy(y_hat, y, from_logits=from_logits)
+        if metric is not None:
+            # predicted labels carry no gradient: no need to detach y_hat first
+            correct += accuracy(y_hat, y, from_logits=from_logits)
         count += n
     if count == 0:
         raise ValueError("train_iter produced no batches: there is nothing to train on")
-    return loss_sum / count, correct / count
+    return loss_sum / count, (correct / count if metric is not None else None)
 
 
-def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: bool = True,
-                num_threads: int | None = 1) -> tuple[float, float]:
+def train_epoch(net, train_iter, loss, updater, *, metric: str | None = "accuracy",
+                device=None, from_logits: bool = True,
+                num_threads: int | None = 1) -> tuple[float, float | None]:
     """Train ``net`` for one pass over ``train_iter``.
 
     For each batch ``(X, y)``: ``y_hat = net(X)``, ``l = loss(y_hat, y)``, then
@@ -373,11 +401,17 @@ def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: boo
     Args:
         net: a model: ``nn.Module`` or scratch; put in training mode first.
         train_iter: an iterable of ``(X, y)`` batches (re-iterable for ``train``).
-        loss: ``loss(y_hat, y)`` -> per-example losses ``(N,)``, or a 0-d mean or sum from
-            a loss that says which (``nn.CrossEntropyLoss()``, or a ``.reduction``
-            attribute); a 0-d loss that does not say is refused (``ValueError``).
+        loss: ``loss(y_hat, y)`` -> per-example losses ``(N,)`` (or ``(N, 1)``, what a
+            regression's ``(N, 1)`` targets give), or a 0-d mean or sum from a loss that
+            says which (``nn.CrossEntropyLoss()``, or a ``.reduction`` attribute); a 0-d
+            loss that does not say is refused (``ValueError``).
         updater: an optimizer over (some of) ``net``'s parameters, or a callable
             ``updater(batch_size)``.
+        metric: ``"accuracy"`` (default: classification) or ``None`` to train on the loss
+            alone, as a regression does (``lk.mse_loss``, targets ``(N, 1)``), where an
+            accuracy means nothing. Nothing is inferred: with ``"accuracy"``, float
+            targets that cannot be class labels are a ``ValueError`` raised before the
+            first step, saying to pass ``metric=None``.
         device: if given, ``net`` and every batch are moved there (checked by
             ``labkit._checks.check_device``: ``"cuda"`` without CUDA is a ``ValueError``).
         from_logits: passed to ``accuracy`` (binary scores only).
@@ -386,28 +420,31 @@ def train_epoch(net, train_iter, loss, updater, *, device=None, from_logits: boo
 
     Returns:
         ``(mean_loss, accuracy)`` over the epoch's examples, measured on each batch
-        before its update (as d2l does).
+        before its update (as d2l does); ``accuracy`` is ``None`` with ``metric=None``.
 
     Raises:
         NonFiniteLossError: a batch's loss is ``nan``/``inf`` (raised before its update).
         NonFiniteInputError: the same, when the batch's own ``X`` or ``y`` holds
             ``nan``/``inf`` (a ``NonFiniteLossError`` and a ``ValueError``).
         ValueError: ``train_iter`` produced no batches; the optimizer updates none of
-            ``net``'s parameters; a 0-d loss that does not say whether it is a mean or a sum.
+            ``net``'s parameters; a 0-d loss that does not say whether it is a mean or a sum;
+            ``metric`` is not ``"accuracy"`` or ``None``; targets that are not class labels
+            with ``metric="accuracy"``.
     """
     kind = _check_common(net, loss, updater)
+    metric = check_metric(metric)
     device = check_device(device)
     if device is not None:
         _move_net(net, device)
     with loop_threads(num_threads):
-        return _run_epoch(net, train_iter, loss, updater, kind, device, from_logits,
+        return _run_epoch(net, train_iter, loss, updater, kind, device, metric, from_logits,
                           epoch=None)
 
 
-def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=None,
-          progress: bool = True, live_plot: bool = False, verbose: bool = False,
-          from_logits: bool = True, num_threads: int | None = 1,
-          log_dir: str | os.PathLike | None = None) -> History:
+def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *,
+          metric: str | None = "accuracy", device=None, progress: bool = True,
+          live_plot: bool = False, verbose: bool = False, from_logits: bool = True,
+          num_threads: int | None = 1, log_dir: str | os.PathLike | None = None) -> History:
     """Train ``net`` for ``num_epochs`` epochs, evaluating on ``test_iter`` after each.
 
     Args:
@@ -415,10 +452,17 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
             ``train_epoch``.
         test_iter: an iterable of ``(X, y)`` batches, or ``None`` to skip evaluation
             (``test_loss``/``test_acc`` are then ``None``).
+        metric: ``"accuracy"`` (default: classification) or ``None`` for a regression:
+            ``lk.train(net, train_iter, test_iter, lk.mse_loss, num_epochs, updater,
+            metric=None)`` trains and evaluates on the loss alone; ``train_acc`` and
+            ``test_acc`` are then ``None``, and the progress bar, the table, the live plot
+            and the TensorBoard scalars show losses only. Not inferred: float targets
+            that cannot be class labels with ``"accuracy"`` are a ``ValueError`` before
+            the first step, which says to pass ``metric=None``.
         num_epochs: a positive int.
         progress: show a ``tqdm.auto`` progress bar over epochs (a widget in Jupyter)
             with the latest metrics.
-        live_plot: draw the loss and accuracy curves as training goes
+        live_plot: draw the loss (and accuracy) curves as training goes
             (``plot.Animator``): redrawn in place in Jupyter, collected silently
             elsewhere. The final figure is stored in ``history.figure``.
         verbose: print one table row per epoch (epoch, losses, accuracies, seconds).
@@ -448,6 +492,7 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
         ValueError: see ``train_epoch``.
     """
     kind = _check_common(net, loss, updater)
+    metric = check_metric(metric)
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     _check_reiterable(train_iter, "train_iter", num_epochs)
     if test_iter is not None:
@@ -466,9 +511,11 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
     if live_plot:
         from labkit.plot import Animator  # plotting is only imported when asked for
 
-        animator = Animator(num_epochs)
+        animator = Animator(num_epochs, accuracy=metric is not None)
     if verbose:
-        tqdm.write(_table_header())
+        tqdm.write(_table_header(metric))
+    shown = ("train_loss", "train_acc", "test_acc") if metric is not None else \
+        ("train_loss", "test_loss")  # in the progress bar
     epoch = 0
     try:
         with loop_threads(num_threads), tqdm(range(1, num_epochs + 1), desc="train",
@@ -476,12 +523,11 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
                                              leave=True) as bar:
             for epoch in bar:
                 record = _train_and_evaluate(net, train_iter, test_iter, loss, updater, kind,
-                                             device, from_logits, epoch)
+                                             device, metric, from_logits, epoch)
                 history.append(record)
-                bar.set_postfix({k: _fmt(v) for k, v in record.items()
-                                 if k in ("train_loss", "train_acc", "test_acc")})
+                bar.set_postfix({k: _fmt(record[k]) for k in shown})
                 if verbose:
-                    tqdm.write(_table_row(record))
+                    tqdm.write(_table_row(record, metric))
                 if animator is not None:
                     animator.add(epoch, record)
                 if writer is not None:
@@ -500,33 +546,46 @@ def train(net, train_iter, test_iter, loss, num_epochs: int, updater, *, device=
 
 
 def _train_and_evaluate(net, train_iter, test_iter, loss, updater, kind: str, device,
-                        from_logits: bool, epoch: int) -> dict:
+                        metric: str | None, from_logits: bool, epoch: int) -> dict:
     """One epoch of ``train``: train, then evaluate on ``test_iter``; its record."""
     start = time.perf_counter()
-    train_loss, train_acc = _run_epoch(net, train_iter, loss, updater, kind, device,
+    train_loss, train_acc = _run_epoch(net, train_iter, loss, updater, kind, device, metric,
                                        from_logits, epoch)
     test_loss = test_acc = None
     if test_iter is not None:
         try:
-            test_loss, test_acc = evaluate(net, test_iter, loss, device=device,
+            test_loss, test_acc = evaluate(net, test_iter, loss, metric=metric, device=device,
                                            from_logits=from_logits, num_threads=None)
         except NonFiniteLossError as e:  # name the test set and the epoch in the message
             e.where, e.epoch = "test_iter", epoch
+            raise
+        except TargetsNotLabelsError as e:  # a regression's targets, metric="accuracy"
+            e.where = "test_iter"
             raise
     return {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
             "test_loss": test_loss, "test_acc": test_acc,
             "seconds": time.perf_counter() - start}
 
 
-def _table_header() -> str:
-    return (f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}  {'test loss':>9}  "
-            f"{'test acc':>8}  {'seconds':>7}")
+# the verbose table's columns: (field, heading, width, format); no accuracy with metric=None
+_TABLE = (("epoch", "epoch", 5, "d"), ("train_loss", "train loss", 10, ".4f"),
+          ("train_acc", "train acc", 9, ".4f"), ("test_loss", "test loss", 9, ".4f"),
+          ("test_acc", "test acc", 8, ".4f"), ("seconds", "seconds", 7, ".2f"))
 
 
-def _table_row(r: dict) -> str:
+def _table_columns(metric: str | None) -> tuple:
+    if metric is not None:
+        return _TABLE
+    return tuple(c for c in _TABLE if c[0] not in ("train_acc", "test_acc"))
+
+
+def _table_header(metric: str | None = "accuracy") -> str:
+    return "  ".join(f"{heading:>{width}}" for _, heading, width, _ in _table_columns(metric))
+
+
+def _table_row(r: dict, metric: str | None = "accuracy") -> str:
     def num(v, width: int, spec: str) -> str:
         return f"{'-':>{width}}" if v is None else f"{v:>{width}{spec}}"
 
-    return (f"{r['epoch']:>5}  {num(r['train_loss'], 10, '.4f')}  "
-            f"{num(r['train_acc'], 9, '.4f')}  {num(r['test_loss'], 9, '.4f')}  "
-            f"{num(r['test_acc'], 8, '.4f')}  {num(r['seconds'], 7, '.2f')}")
+    return "  ".join(num(r[field], width, spec)
+                     for field, _, width, spec in _table_columns(metric))

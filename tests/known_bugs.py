@@ -104,7 +104,11 @@ CLEAN_BCE = [_src('''
 CLEAN_BCE_LOGITS = [_src('''
     def binary_cross_entropy_with_logits(input, target, reduction="mean"):
         """BCE of sigmoid(x) from the logit x: max(x, 0) - x t + log(1 + exp(-|x|))."""
-        loss = torch.clamp(input, min=0) - input * target + torch.log1p(torch.exp(-input.abs()))
+        # torch.where, not clamp/relu and abs: their derivative at 0 counts as 0, which would
+        # make the gradient at x = 0 wrong (it is sigmoid(0) - t = 0.5 - t)
+        pos = input >= 0
+        neg_abs = torch.where(pos, -input, input)                  # -|x|: exp sees <= 0
+        loss = torch.where(pos, input, 0) - input * target + torch.log1p(torch.exp(neg_abs))
         if reduction == "mean":
             return loss.mean()
         if reduction == "sum":
@@ -112,9 +116,10 @@ CLEAN_BCE_LOGITS = [_src('''
         return loss
 '''), _src('''
     def binary_cross_entropy_with_logits(input, target, reduction="mean"):
-        """(1 - t) x + softplus(-x), softplus(z) = max(z, 0) + log(1 + exp(-|z|))."""
+        """(1 - t) x + softplus(-x), softplus(z) = m + log(exp(-m) + exp(z - m)), m = max(z, 0)."""
         neg = -input
-        softplus_neg = neg.clamp(min=0) + torch.log(1 + torch.exp(-neg.abs()))
+        m = neg.clamp(min=0).detach()          # the log-sum-exp shift, a constant: exp sees <= 0
+        softplus_neg = m + torch.log(torch.exp(-m) + torch.exp(neg - m))
         loss = (1 - target) * input + softplus_neg
         return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
 ''')]
@@ -590,6 +595,20 @@ BUGS: list[Bug] = [
             softplus = torch.where(input > 0, input + torch.log1p(torch.exp(-input)),
                                    torch.log1p(torch.exp(input)))
             loss = softplus - input * target
+            return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+        ''')),
+    Bug("binary_cross_entropy_with_logits", B02, "clamp-abs-gradient-at-0",
+        "the gradient at the logit 0 with target 1 is -1 where it is sigmoid(0) - t = -0.5",
+        _src('''
+        def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+            loss = torch.clamp(input, min=0) - input * target \\
+                + torch.log(1 + torch.exp(-input.abs()))
+            return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+        ''')),
+    Bug("binary_cross_entropy_with_logits", B02, "relu-abs-gradient-at-0",
+        "pick max(x, 0) and -|x| with torch.where(x >= 0, ...)", _src('''
+        def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+            loss = torch.relu(input) - input * target + torch.log1p(torch.exp(-torch.abs(input)))
             return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
         ''')),
     Bug("binary_cross_entropy_with_logits", B02, "target-flipped", "the target is flipped",

@@ -133,6 +133,88 @@ def test_train_epoch_checks_both_tasks_for_labkit_and_one_per_notebook(capsys):
         assert capsys.readouterr().out.strip() == "train_epoch: all 6 checks passed"
 
 
+# ------------------------------------------------------------------ a wrong accuracy
+
+
+ACCURACY_BUGS = [(bug, nb) for bug in kb.BUGS if bug.function == "accuracy"
+                 for nb in bug.notebooks]
+CALLERS = {"02": ["train_epoch"], "04": ["train_epoch", "evaluate_accuracy"]}
+
+
+@pytest.mark.parametrize("bug, notebook", ACCURACY_BUGS,
+                         ids=[f"{b.id}-{nb}" for b, nb in ACCURACY_BUGS])
+def test_a_wrong_accuracy_costs_only_its_own_cell(bug, notebook, capsys):
+    """train_epoch and evaluate_accuracy call the notebook's accuracy: with a wrong one
+    there, their own correct code still passes (a correct accuracy stands in while their
+    checkers run, and the verdict says so), their own bugs are still found, and the
+    notebook keeps its accuracy afterwards."""
+    ns = kb.namespace(notebook)
+    wrong = kb.define(bug.source, ns)
+    assert run_checker("accuracy", notebook, wrong) is not None  # it costs its own cell
+    for function in CALLERS[notebook]:
+        for source in kb.CLEAN[(function, notebook)]:
+            fn = kb.define(source, ns)
+            capsys.readouterr()
+            assert run_checker(function, notebook, fn) is None, (function, source)
+            out = capsys.readouterr().out
+            assert out.count("\n") == 1 and "checks passed" in out, out
+            # 02's argmax-on-logits accuracy is a right multi-class one: train_epoch's
+            # checker then checks the multi-class task, with it, and needs no stand-in
+            noted = not (notebook == "02" and bug.name == "argmax-on-logits")
+            assert noted == ("checks passed (checked with a correct accuracy() in place of "
+                             "yours, which fails lk.check.accuracy" in out), out
+            assert ns["accuracy"] is wrong  # restored
+        for own in [b for b in kb.BUGS if b.function == function and notebook in b.notebooks
+                    and b.name != "calls-labkit"]:
+            message = run_checker(function, notebook, kb.define(own.source, ns))
+            assert message is not None and own.hint in message, (own.id, message)
+            assert ns["accuracy"] is wrong
+
+
+def test_the_stand_in_accuracy_returns_the_type_the_notebook_s_returns():
+    """A train_epoch written for an accuracy that returns a tensor (it calls .item()) still
+    runs with the stand-in."""
+    ns = kb.namespace("04")
+    kb.define('''
+def accuracy(y_hat, y):
+    return ((y_hat > 0.5).float().argmax(dim=1) == y).sum()     # a 0-d tensor, and wrong
+''', ns)
+    fn = kb.define('''
+def train_epoch(net, train_iter, loss, updater):
+    total_loss, correct, n = 0.0, 0, 0
+    for X, y in train_iter:
+        y_hat = net(X)
+        l = loss(y_hat, y)
+        total_loss += l.sum().item()
+        correct += accuracy(y_hat, y).item()
+        n += len(y)
+        l.sum().backward()
+        updater(len(y))
+    return total_loss / n, correct / n
+''', ns)
+    assert run_checker("train_epoch", "04", fn) is None
+
+
+def test_a_correct_accuracy_is_left_in_place(capsys):
+    """No stand-in when the notebook's accuracy passes its check: the student's own code
+    runs as it will in the notebook, and the verdict is the plain one line."""
+    calls = []
+    ns = kb.namespace("04")
+    clean = ns["accuracy"]
+
+    def accuracy(y_hat, y):
+        calls.append(1)
+        return clean(y_hat, y)
+
+    ns["accuracy"] = accuracy
+    for function in CALLERS["04"]:
+        calls.clear()
+        fn = kb.define(kb.CLEAN[(function, "04")][0], ns)
+        assert run_checker(function, "04", fn) is None
+        assert calls, f"{function}'s checker did not run the notebook's accuracy"
+        assert capsys.readouterr().out.rstrip().endswith("checks passed")
+
+
 # ------------------------------------------------------------------ the report
 
 

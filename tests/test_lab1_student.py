@@ -8,9 +8,10 @@ so that pytest-xdist can run the two grading runs on its two workers at once):
 - ``bugs-a`` and ``bugs-b``: notebooks 02 and 04 with known bugs (tests/known_bugs.py) pasted
   into the solution cells that define those functions, each graded function bugged in one of
   the two, so that every bugged function loses the points of its test cell and every other
-  cell keeps its points. Functions whose checker calls another (train_epoch and
-  evaluate_accuracy use the notebook's accuracy) are bugged together. One bug per group fails
-  at the first training batch, so that these notebooks run in seconds, not minutes.
+  cell keeps its points. A wrong accuracy is bugged apart from train_epoch and
+  evaluate_accuracy, which call it: their checkers put a correct accuracy in its place, so
+  that its bug costs its own cell only, and these submissions show it. One bug per group
+  fails at the first training batch, so that these notebooks run in seconds, not minutes.
 
 nbgrader validate --invert = executing the student edition (nbgrader's Execute preprocessor)
 + its Validator's verdict. The autograde run of the blank edition is that execution, so the
@@ -44,18 +45,19 @@ BUG_GROUPS = {
         "bugs-a": {"make_logistic_data": "flipped-bias-sign", "sigmoid": "naive-exp-minus-x",
                    "logistic_regression": "returns-probabilities",
                    "binary_cross_entropy": "no-clamp",
+                   "accuracy": "threshold-logits-at-half",  # train_epoch keeps its points
                    "sgd": "outside-no-grad"},  # training stops: the update raises
         "bugs-b": {"data_iter": "drops-last-batch",
                    "binary_cross_entropy_with_logits": "through-sigmoid",
-                   "accuracy": "threshold-logits-at-half",
                    "train_epoch": "backward-not-summed"},  # training stops: backward raises
     },
     NB04: {
-        "bugs-a": {"accuracy": "threshold-before-argmax",
-                   "evaluate_accuracy": "unweighted-batch-means",
+        "bugs-a": {"evaluate_accuracy": "unweighted-batch-means",
                    "train_epoch": "backward-not-summed"},  # training stops: backward raises
         "bugs-b": {"softmax": "naive-overflow", "log_softmax": "log-of-softmax",
                    "cross_entropy": "minus-log-softmax",
+                   # evaluate_accuracy and train_epoch keep their points
+                   "accuracy": "threshold-before-argmax",
                    "softmax_regression": "no-flatten"},  # training stops: net(X) raises
     },
 }

@@ -56,6 +56,19 @@ def test_without_a_test_set_only_train_scalars(tmp_path):
     assert set(_scalars(tmp_path)) == {"loss/train", "accuracy/train", "time/epoch_seconds"}
 
 
+def test_a_regression_writes_its_losses_alone(tmp_path):
+    X, y, Xt, yt = lk.make_regression_data(128, 64, num_inputs=10, seed=0)
+    train_iter = lk.InMemoryLoader(X, y, 32, seed=0)
+    test_iter = lk.InMemoryLoader(Xt, yt, 32, shuffle=False)
+    net = lk.MLP(10, (8,), 1, generator=torch.Generator().manual_seed(0))
+    history = lk.train(net, train_iter, test_iter, nn.MSELoss(), 2,
+                       torch.optim.SGD(net.parameters(), lr=0.1), metric=None,
+                       progress=False, log_dir=tmp_path)
+    scalars = _scalars(tmp_path)
+    assert set(scalars) == {"loss/train", "loss/test", "time/epoch_seconds"}
+    assert [v for _, v in scalars["loss/test"]] == pytest.approx(history.test_loss, rel=1e-6)
+
+
 def test_two_runs_in_sibling_folders_are_two_runs(tmp_path):
     for name, lr in (("lr0.5", 0.5), ("lr0.05", 0.05)):
         net, train_iter, test_iter, _ = _problem(2)

@@ -22,12 +22,15 @@ from labkit.plot import (
 from labkit.train import History
 
 
-def make_history(with_test=True):
+def make_history(with_test=True, with_accuracy=True):
     h = History()
     for epoch in range(1, 5):
-        h.append({"epoch": epoch, "train_loss": 1.0 / epoch, "train_acc": 0.5 + 0.1 * epoch,
+        acc = with_accuracy
+        h.append({"epoch": epoch, "train_loss": 1.0 / epoch,
+                  "train_acc": 0.5 + 0.1 * epoch if acc else None,
                   "test_loss": 1.1 / epoch if with_test else None,
-                  "test_acc": 0.45 + 0.1 * epoch if with_test else None, "seconds": 0.1})
+                  "test_acc": 0.45 + 0.1 * epoch if with_test and acc else None,
+                  "seconds": 0.1})
     return h
 
 
@@ -73,6 +76,37 @@ def test_plot_history_accepts_dict_and_skips_missing_test():
 def test_plot_history_bad_input():
     with pytest.raises(TypeError, match="history must be a History"):
         plot_history(3)
+    with pytest.raises(TypeError, match=r"accuracy must be True, False or None"):
+        plot_history(make_history(), accuracy="yes")
+
+
+def test_plot_history_without_accuracy_draws_the_loss_alone(no_display):
+    regression = make_history(with_accuracy=False)  # lk.train(..., metric=None)
+    for h in (regression, regression.to_dict(), regression.records):
+        fig = plot_history(h)
+        (ax,) = fig.axes
+        assert ax.get_title() == "loss"
+        assert [line.get_label() for line in ax.lines] == ["train loss", "test loss"]
+    assert renders(fig)
+    with pytest.raises(ValueError, match=r"accuracy=True but the history holds no accuracy "
+                                         r"\(a run trained with metric=None"):
+        plot_history(regression, accuracy=True)
+    # a classification run drawn without its accuracy panel, on request
+    assert [ax.get_title() for ax in plot_history(make_history(), accuracy=False).axes] == \
+        ["loss"]
+    assert len(plot_history(make_history(), accuracy=True).axes) == 2
+
+
+def test_animator_without_accuracy_one_panel(no_display):
+    animator = Animator(4, accuracy=False)
+    for record in make_history(with_accuracy=False):
+        animator.add(record["epoch"], record)
+    (ax,) = animator.close().axes
+    assert ax.get_title() == "loss" and len(ax.lines) == 2
+    assert animator.figure.get_size_inches().tolist() == [5.0, 3.5]
+    assert renders(animator.figure)
+    with pytest.raises(TypeError, match=r"accuracy must be True or False, got None"):
+        Animator(4, accuracy=None)
 
 
 def test_animator_headless_only_records(no_display):
@@ -172,6 +206,38 @@ def test_show_images_bad_input():
         show_images(torch.rand(0, 4, 4))
     with pytest.raises(ValueError, match="scale must be a positive number"):
         show_images(torch.rand(2, 4, 4), scale=0)
+    with pytest.raises(TypeError, match=r"titles must be one title per image \(a list of "
+                                        r"strings\) or None, got 'abc' \(str\); for a "
+                                        r"single image pass a list"):
+        show_images(torch.rand(3, 4, 4), titles="abc")
+    with pytest.raises(TypeError, match=r"titles must be one title per image.*got <generator"):
+        show_images(torch.rand(2, 4, 4), titles=(str(i) for i in range(2)))
+
+
+@pytest.mark.parametrize("args, fixed", [
+    ((2, 2), "lk.show_images(images, num_rows=2, num_cols=2)"),
+    ((2, 9), "lk.show_images(images, num_rows=2, num_cols=9)"),
+    ((3,), "lk.show_images(images, num_rows=3)"),
+    ((2, 9, ["a"] * 18), "lk.show_images(images, titles=..., num_rows=2, num_cols=9)"),
+])
+def test_show_images_in_d2l_s_argument_order_says_how_to_write_it(args, fixed):
+    """d2l's show_images(imgs, num_rows, num_cols, titles): titles comes second here."""
+    with pytest.raises(TypeError) as info:
+        show_images(torch.rand(18, 4, 4), *args)
+    message = str(info.value)
+    assert message.startswith(f"titles must be one title per image (a list of strings) or "
+                              f"None, got {args[0]} (int): this looks like d2l's order"), message
+    assert message.endswith(fixed), message
+    # what the message says to write works
+    fig = eval(fixed.replace("lk.show_images", "show_images").replace("titles=...",
+                                                                      "titles=['a'] * 18"),
+               {"show_images": show_images, "images": torch.rand(18, 4, 4)})
+    assert len(fig.axes) == (args[0] * args[1] if len(args) > 1 else 18)
+
+
+def test_show_images_titles_positional_in_labkit_s_order():
+    fig = show_images(torch.rand(2, 4, 4), ("a", "b"))
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
 
 
 # ---------------------------------------------------------------- decision boundary
@@ -286,6 +352,23 @@ def test_plot_histories_list_labels_regression_and_log_scale():
     assert renders(fig)
     fig = lkplot.plot_histories([make_history().to_dict()], ["dict"])
     assert fig.axes[0].lines[0].get_label() == "dict (train)"
+
+
+def test_plot_histories_of_runs_without_accuracy():
+    # lk.train(..., metric=None) runs: the loss panel alone, without being asked
+    runs = {"relu": make_history(with_accuracy=False),
+            "tanh": make_history(with_accuracy=False).to_dict()}
+    fig = lkplot.plot_histories(runs, test_label="validation")
+    (ax,) = fig.axes
+    assert ax.get_title() == "loss" and len(ax.lines) == 4
+    assert renders(fig)
+    with pytest.raises(ValueError, match=r"accuracy=True but none of the histories holds an "
+                                         r"accuracy"):
+        lkplot.plot_histories(runs, accuracy=True)
+    # mixed: the accuracy panel shows the runs that have one
+    fig = lkplot.plot_histories({"clf": make_history(), "reg": make_history(False, False)})
+    ax_loss, ax_acc = fig.axes
+    assert len(ax_loss.lines) == 3 and len(ax_acc.lines) == 2
 
 
 @pytest.mark.parametrize("args, kwargs, error, match", [

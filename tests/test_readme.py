@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -104,6 +105,10 @@ def test_show_images_takes_titles_second_and_returns_a_figure():
 
     plt.close(fig)
     assert "**argument order**" in _row("show_images")
+    assert "is a `TypeError` that says so" in _row("show_images")
+    with pytest.raises(TypeError, match=r"d2l's order.*lk.show_images\(images, num_rows=2, "
+                                        r"num_cols=9\)"):
+        lk.show_images(torch.zeros(18, 28, 28), 2, 9)
 
 
 def test_train_returns_a_history():

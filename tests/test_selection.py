@@ -175,7 +175,7 @@ def test_cross_validate_each_fold_validates_on_its_own_part():
 
     result = lk.cross_validate(Constant, X, y, nn.MSELoss(),
                                lambda net: torch.optim.SGD(net.parameters(), lr=0.5),
-                               num_epochs=30, k=4, batch_size=40, seed=5)
+                               num_epochs=30, k=4, batch_size=40, seed=5, metric=None)
     assert "val_acc" not in result.columns  # regression: no accuracy
     for (train_idx, val_idx), row, net in zip(lk.kfold_indices(40, 4, seed=5),
                                                result.folds, result.nets):
@@ -190,9 +190,31 @@ def test_cross_validate_regression_with_the_scratch_mlp():
     result = lk.cross_validate(lambda: lk.MLPScratch(5, (), 1),
                                X, y, functools.partial(lk.mse_loss, reduction="mean"),
                                lambda net: lk.SGD(net.parameters(), lr=0.05),
-                               num_epochs=20, k=3, batch_size=20)
+                               num_epochs=20, k=3, batch_size=20, metric=None)
     assert result.mean("val_loss") < 0.05  # noise^2 = 0.01 is the floor
     assert result.columns[-1] == "seconds" and "train_acc" not in result.columns
+    assert all(h.train_acc == [None] * 20 and h.test_acc == [None] * 20
+               for h in result.histories)  # lk.train got metric=None
+    with pytest.raises(ValueError, match=r"train_iter \(batch 1\): y holds .*not a class "
+                                         r"label.*pass metric=None"):
+        lk.cross_validate(lambda: lk.MLPScratch(5, (), 1), X, y,
+                          functools.partial(lk.mse_loss, reduction="mean"),
+                          lambda net: lk.SGD(net.parameters(), lr=0.05), num_epochs=2, k=3)
+
+
+def test_cross_validate_metric_is_lk_train_s_and_classification_is_refused():
+    X, y = _binary(60)
+    args = (lambda: lk.MLP(20, (4,), 1), X, y, nn.BCEWithLogitsLoss(),
+            lambda net: torch.optim.SGD(net.parameters(), lr=0.1), 1)
+    # a binary classification without accuracy: the losses alone, as asked
+    result = lk.cross_validate(*args, k=2, metric=None)
+    assert result.columns == ("fold", "num_train", "num_val", "train_loss", "val_loss",
+                              "seconds")
+    with pytest.raises(TypeError, match=r"takes metric=, as lk.train does, not "
+                                        r"classification="):
+        lk.cross_validate(*args, k=2, classification=False)
+    with pytest.raises(ValueError, match=r"metric must be 'accuracy' .* or None .*got 'mse'"):
+        lk.cross_validate(*args, k=2, metric="mse")
 
 
 def test_cross_validate_refuses_a_reused_model_and_bad_arguments():

@@ -194,6 +194,129 @@ def test_no_test_set():
     assert history.test_loss == [None, None] and history.test_acc == [None, None]
 
 
+# ---------------------------------------------------------------- regression: metric=None
+
+def regression_data(seed=0, batch_size=25):
+    """Lab 2's regression set, small: y = 0.028 + x @ w + noise, targets (N, 1)."""
+    X, y, Xt, yt = lk.make_regression_data(200, 100, num_inputs=5, true_w=1.0, noise=0.1,
+                                           seed=seed)
+    return batches(X, y, batch_size), batches(Xt, yt, 50)
+
+
+def linear_net(seed=0):
+    torch.manual_seed(seed)
+    return nn.Linear(5, 1)
+
+
+def test_regression_trains_without_accuracy(tmp_path, capsys):
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    history = train(net, train_iter, test_iter, nn.MSELoss(), 5,
+                    torch.optim.SGD(net.parameters(), lr=0.1), metric=None, verbose=True)
+    assert history.train_acc == [None] * 5 and history.test_acc == [None] * 5
+    assert not history.has_accuracy
+    assert history.test_loss[-1] < 0.05 < history.test_loss[0]  # noise^2 = 0.01 is the floor
+    # repr: the losses, no accuracy placeholders
+    text = repr(history)
+    assert "train_loss=" in text and "test_loss=" in text and "acc" not in text
+    # the verbose table has no accuracy columns, the progress bar shows both losses
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["epoch", "train", "loss", "test", "loss", "seconds"]
+    assert [len(line.split()) for line in lines[1:]] == [4] * 5
+    assert "test_loss=" in err and "acc" not in err
+    # JSON: the accuracies are null and come back as None
+    path = tmp_path / "regression.json"
+    history.save_json(path)
+    assert '"train_acc": [\n    null,' in path.read_text()
+    loaded = History.load_json(path)
+    assert loaded.records == history.records and not loaded.has_accuracy
+
+
+def test_train_epoch_and_evaluate_without_accuracy():
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    loss, acc = train_epoch(net, train_iter, nn.MSELoss(),
+                            torch.optim.SGD(net.parameters(), lr=0.1), metric=None)
+    assert acc is None and loss > 0
+    mean_loss, acc = lk.evaluate(net, test_iter, nn.MSELoss(), metric=None)
+    X = torch.cat([X for X, _ in test_iter])
+    y = torch.cat([y for _, y in test_iter])
+    with torch.no_grad():
+        expected = nn.functional.mse_loss(net(X), y).item()
+    assert acc is None and mean_loss == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match=r"nothing to compute with metric=None and no loss"):
+        lk.evaluate(net, test_iter, metric=None)
+
+
+def test_metric_none_on_a_classification_gives_the_same_losses():
+    runs = []
+    for metric in ("accuracy", None):
+        train_iter, test_iter = binary_data()
+        net = LogisticRegressionScratch(2, generator=gen())
+        runs.append(train(net, train_iter, test_iter, bce_none, 3,
+                          SGD(net.parameters(), lr=0.1), metric=metric, progress=False))
+    with_acc, without = runs
+    assert with_acc.train_loss == without.train_loss
+    assert with_acc.test_loss == without.test_loss
+    assert with_acc.has_accuracy and without.train_acc == [None] * 3
+
+
+def test_regression_targets_with_the_default_metric_are_refused_before_any_step():
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(ValueError, match=r"train_iter \(batch 1\): y holds -?\d.* which is "
+                                         r"not a class label .*pass metric=None"):
+        train(net, train_iter, test_iter, nn.MSELoss(), 2,
+              torch.optim.SGD(net.parameters(), lr=0.1), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # untouched
+    with pytest.raises(ValueError, match=r"train_iter \(batch 1\).*metric=None"):
+        train_epoch(net, train_iter, nn.MSELoss(), torch.optim.SGD(net.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match=r"data_iter \(batch 1\).*metric=None"):
+        lk.evaluate(net, test_iter, nn.MSELoss())
+    # only the test set's targets are not labels: named as test_iter
+    bin_train, _ = binary_data()
+    logistic = LogisticRegressionScratch(2, generator=gen())
+    soft = [(X[:, :2], y.reshape(-1) * 0 + 0.5) for X, y in regression_data()[1]]
+    with pytest.raises(ValueError, match=r"test_iter \(batch 1\): y holds 0.5.*0 and 1"):
+        train(logistic, bin_train, soft, bce_none, 1, SGD(logistic.parameters(), lr=0.1),
+              progress=False)
+    # multi-class scores: labels must be whole numbers
+    scores = [(torch.zeros(4, 3), torch.tensor([0.0, 1.0, 2.5, 1.0]))]
+    with pytest.raises(ValueError, match=r"y holds 2.5.*class labels are whole numbers"):
+        lk.evaluate(lambda X: X, scores)
+    assert lk.evaluate(lambda X: X, [(torch.zeros(2, 3), torch.tensor([0.0, 2.0]))])[1] == 0.5
+
+
+@pytest.mark.parametrize("metric, error, match", [
+    ("mse", ValueError, r"metric must be 'accuracy' \(classification.*or None.*got 'mse'"),
+    (lk.accuracy, TypeError, r"metric must be 'accuracy'.*got <function accuracy"),
+    (True, TypeError, r"metric must be 'accuracy'.*got True \(bool\)"),
+])
+def test_bad_metric(metric, error, match):
+    train_iter, test_iter = binary_data()
+    net = LogisticRegressionScratch(2, generator=gen())
+    updater = SGD(net.parameters(), lr=0.1)
+    with pytest.raises(error, match=match):
+        train(net, train_iter, test_iter, bce_none, 1, updater, metric=metric)
+    with pytest.raises(error, match=match):
+        train_epoch(net, train_iter, bce_none, updater, metric=metric)
+    with pytest.raises(error, match=match):
+        lk.evaluate(net, test_iter, bce_none, metric=metric)
+
+
+def test_live_plot_without_accuracy_has_one_panel():
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    history = train(net, train_iter, test_iter, nn.MSELoss(), 3,
+                    torch.optim.SGD(net.parameters(), lr=0.1), metric=None, progress=False,
+                    live_plot=True)
+    (ax_loss,) = history.figure.axes
+    assert ax_loss.get_title() == "loss"
+    assert [line.get_label() for line in ax_loss.lines] == ["train loss", "test loss"]
+
+
 # ---------------------------------------------------------------- non-finite loss
 
 def nan_at(epoch, batch, loss):
@@ -325,9 +448,10 @@ def test_bad_arguments():
         train(net, train_iter, test_iter, bce_none, 1, updater, device="gpu0")
     with pytest.raises(TypeError, match="device must be None, a string"):
         train(net, train_iter, test_iter, bce_none, 1, updater, device=0.5)
-    with pytest.raises(ValueError, match=r"loss must return one loss per example, shape \(32,\)"):
-        train(net, train_iter, test_iter, lambda y_hat, y: (y_hat - y).reshape(-1, 1) ** 2, 1,
-              updater, progress=False)
+    with pytest.raises(ValueError, match=r"loss must return one loss per example, shape "
+                                         r"\(32,\) or \(32, 1\).*got shape \(32, 2\)"):
+        train(net, train_iter, test_iter, lambda y_hat, y: (y_hat - y).reshape(-1, 1)
+              .expand(-1, 2) ** 2, 1, updater, progress=False)
     one_epoch = train(net, iter(train_iter), test_iter, bce_none, 1, updater, progress=False)
     assert len(one_epoch) == 1  # a one-shot iterator is fine for a single epoch
 
@@ -447,6 +571,59 @@ def test_a_0d_loss_that_declares_its_reduction_is_handled_correctly():
             a, b = getattr(histories["none"], field), getattr(h, field)
             assert max(abs(u - v) for u, v in zip(a, b)) < 1e-6, (name, field, a, b)
     assert histories["none"].train_loss[0] < 2  # a mean per example, not a batch sum
+
+
+def mse_none(y_hat, y):
+    return lk.mse_loss(y_hat, y, reduction="none")  # (N, 1) for (N, 1) y_hat and y
+
+
+@pytest.mark.parametrize("loss", [mse_none, nn.MSELoss(reduction="none")],
+                         ids=["lk.mse_loss", "nn.MSELoss"])
+@pytest.mark.parametrize("kind", ["optimizer", "callable"])
+def test_per_example_losses_of_shape_n_1_are_one_loss_per_example(loss, kind):
+    """A regression's y (N, 1) and prediction (N, 1) give per-example losses (N, 1) with
+    reduction="none": the same training and the same numbers as the batch mean."""
+    histories = []
+    for reference in (False, True):
+        train_iter, test_iter = regression_data()
+        net = linear_net()
+        if kind == "optimizer":
+            updater = torch.optim.SGD(net.parameters(), lr=0.1)
+        else:
+            def updater(batch_size, net=net):
+                sgd(net.parameters(), 0.1, batch_size)
+        with_loss = nn.MSELoss() if reference else loss
+        histories.append(train(net, train_iter, test_iter, with_loss, 3, updater,
+                               metric=None, progress=False))
+    got, expected = histories
+    assert got.train_loss == pytest.approx(expected.train_loss, rel=1e-6)
+    assert got.test_loss == pytest.approx(expected.test_loss, rel=1e-6)
+    train_iter, test_iter = regression_data()
+    net = linear_net()
+    assert train_epoch(net, train_iter, loss, torch.optim.SGD(net.parameters(), lr=0.1),
+                       metric=None)[0] > 0
+    mean_loss, _ = lk.evaluate(net, test_iter, loss, metric=None)
+    assert mean_loss == pytest.approx(lk.evaluate(net, test_iter, nn.MSELoss(),
+                                                  metric=None)[0], rel=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Using a target size:UserWarning")  # torch's own warning
+def test_losses_that_broadcast_are_still_refused():
+    """(N, 1) predictions against (N,) targets broadcast to (N, N) in nn.MSELoss: refused,
+    with the reason; so are (1, N) and (N, 2)."""
+    train_iter, _ = regression_data()
+    flat = [(X, y.reshape(-1)) for X, y in train_iter]  # targets (N,), predictions (N, 1)
+    net = linear_net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"shape \(25,\) or \(25, 1\), or a 0-d tensor, got "
+                                         r"shape \(25, 25\).*broadcasts to \(25, 25\): give "
+                                         r"y the shape of y_hat"):
+        train_epoch(net, flat, nn.MSELoss(reduction="none"), opt, metric=None)
+    for bad in (lambda y_hat, y: ((y_hat - y) ** 2).reshape(1, -1),
+                lambda y_hat, y: ((y_hat - y) ** 2).expand(-1, 2)):
+        with pytest.raises(ValueError, match=r"got shape \((1, 25|25, 2)\); check the shapes "
+                                             r"of y_hat and y$"):
+            train_epoch(net, train_iter, bad, opt, metric=None)
 
 
 def test_a_loss_declaring_none_must_return_one_value_per_example():

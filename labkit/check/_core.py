@@ -252,6 +252,7 @@ class Checker:
         self.error_fixes = list(error_fixes) + COMMON_ERROR_FIXES
         self.results: list[tuple[str, str | None, str | None]] = []  # what, problem, fix
         self.skipped = 0
+        self.note = ""  # said after the verdict's first line, e.g. " (with ...)"
         self._aborted = False
         self._calls: list[str] = []
 
@@ -350,11 +351,12 @@ class Checker:
         failed = [(w, p, f) for w, p, f in self.results if p is not None]
         total = len(self.results) + self.skipped
         if not failed:
-            print(f"{self.name}: all {total} checks passed")
+            print(f"{self.name}: all {total} checks passed{self.note}")
             return
         head = f"{self.name}: {len(failed)} of {total} checks failed"
         if self.skipped:
             head += f" ({self.skipped} not run until the first ones pass)"
+        head += self.note
         lines = [head]
         previous_fix = None
         for i, (what, problem, fix) in enumerate(failed, start=1):

@@ -26,6 +26,7 @@ from labkit.check._core import (
     leaves_for,
     run_checker,
     torch_vjp,
+    upstream,
     vjp,
 )
 
@@ -575,8 +576,17 @@ BCE_UNAVAILABLE = (
 )
 CLAMP_FIX = ("clamp each log at -100, torch.clamp(torch.log(p), min=-100) (and the same for "
              "log(1 - p)), as PyTorch does")
-STABLE_BCE_LOGITS = ("compute it from the logit x, never through sigmoid: "
-                     "loss = max(x, 0) - x * t + log(1 + exp(-|x|))")
+# max(x, 0) - x t + log(1 + exp(-|x|)) has the right values, but written with x.abs(),
+# clamp(x, min=0) or relu(x) its gradient at x = 0 is wrong (their derivative at 0 counts as
+# 0): both max(x, 0) and -|x| are picked with torch.where instead, as for sigmoid
+BCE_LOGITS_FORMULA = ("loss = torch.where(x >= 0, x, 0) - x * t + "
+                      "log(1 + exp(torch.where(x >= 0, -x, x)))")
+STABLE_BCE_LOGITS = ("compute it from the logit x, never through sigmoid, with exp seeing only "
+                     "numbers <= 0: " + BCE_LOGITS_FORMULA)
+ABS_AT_ZERO_FIX = ("pick max(x, 0) and -|x| with torch.where(x >= 0, ...) instead of "
+                   "clamp/relu and x.abs(): " + BCE_LOGITS_FORMULA + " has the same values, "
+                   "and both torch.where take the x >= 0 branch at 0, so the gradient there "
+                   "is right")
 
 
 def _bce_inputs(n: int, seed: int):
@@ -645,14 +655,16 @@ def _bce_logits_inputs(n: int, seed: int):
 def _bce_logits_candidates(x, t):
     sp = F.softplus  # log(1 + exp(x))
     return [(t * sp(x) + (1 - t) * sp(-x), "the target is flipped (t and 1 - t swapped)",
-             "loss = t * log(1 + exp(-x)) + (1 - t) * log(1 + exp(x)), i.e. "
-             "max(x, 0) - x * t + log(1 + exp(-|x|))"),
-            (sp(x) + x * t, "the sign of x * t is flipped",
-             "loss = max(x, 0) - x * t + log(1 + exp(-|x|))")]
+             "loss = t * log(1 + exp(-x)) + (1 - t) * log(1 + exp(x)), computed stably as "
+             + BCE_LOGITS_FORMULA),
+            (sp(x) + x * t, "the sign of x * t is flipped", BCE_LOGITS_FORMULA)]
 
 
-BCE_LOGIT_EXTREMES = ([-1e4, -100.0, -1.5, 2.0, 100.0, 1e4, -1e4, 1e4, 100.0, -100.0],
-                      [1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+# the logits 0 last: the gradient there is sigmoid(0) - t = 0.5 - t, which a formula built
+# on x.abs(), clamp or relu misses (their derivative at 0 counts as 0)
+BCE_LOGIT_EXTREMES = ([-1e4, -100.0, -1.5, 2.0, 100.0, 1e4, -1e4, 1e4, 100.0, -100.0, 0.0, 0.0,
+                       0.0],
+                      [1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.3])
 
 
 def _bce_logits_extremes(dtype):
@@ -679,6 +691,15 @@ def _bce_logits_extremes(dtype):
                        f"sigmoid and a clamped log loses it", STABLE_BCE_LOGITS)
         (g,) = vjp(c, out, [leaf])
         i = first_mismatch(g, ref_g, rtol, atol)
+        if i is not None and x[i] == 0 and torch.isfinite(g[i]):
+            # elementwise losses: g = upstream * dloss/dx, entry by entry
+            slope = g[i] / upstream(out.detach())[i]
+            raise Fail(f"the gradient at the logit 0 with target {fmt(t[i])} is {fmt(slope)} "
+                       f"where it is sigmoid(0) - t = {fmt(0.5 - t[i])} ({dtype}): the "
+                       f"derivatives of x.abs(), clamp(x, min=0) and relu(x) at 0 count as "
+                       f"0, so max(x, 0) - x * t + log(1 + exp(-|x|)) written with them "
+                       f"loses the 0.5 there (a model whose logits start at exactly 0, e.g. "
+                       f"zero-initialized, would take a wrong first step)", ABS_AT_ZERO_FIX)
         if i is not None:
             raise Fail(f"the value is right but the gradient is {fmt(g[i])} at the logit "
                        f"{fmt(x[i])} ({dtype}; PyTorch gives {fmt(ref_g[i])}): an exp "
@@ -690,7 +711,9 @@ def _bce_logits_extremes(dtype):
 def binary_cross_entropy_with_logits(fn) -> None:
     """Check the student's ``binary_cross_entropy_with_logits(input, target,
     reduction="mean")``: on logits, exact and finite (with finite gradients) for any finite
-    logit, like ``F.binary_cross_entropy_with_logits``, for every reduction."""
+    logit, like ``F.binary_cross_entropy_with_logits``, for every reduction; the gradient
+    is also checked at the logit 0, where ``sigmoid(0) - t`` is lost by a formula built on
+    ``x.abs()``, ``clamp`` or ``relu``."""
     loss = _Loss("binary_cross_entropy_with_logits",
                  lambda x, t, reduction="mean": F.binary_cross_entropy_with_logits(
                      x, t, reduction=reduction),
@@ -699,7 +722,7 @@ def binary_cross_entropy_with_logits(fn) -> None:
     _loss(loss, fn, 'binary_cross_entropy_with_logits(input, target, reduction="mean")',
           BCE_UNAVAILABLE + ("torch.nn.functional.logsigmoid",),
           "torch.exp, torch.log, torch.clamp or torch.where, x.abs(), arithmetic",
-          "exact and finite, with finite gradients, at logits +-100 and +-1e4")
+          "exact and finite, with exact gradients, at logits 0, +-100 and +-1e4")
 
 
 # ---------------------------------------------------------------- cross-entropy

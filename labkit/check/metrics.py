@@ -6,15 +6,24 @@ is > 0), in notebook 04 for scores ``(N, C)`` (``argmax(dim=1)``, never a 0.5 th
 first). ``evaluate_accuracy(net, data_iter)`` returns the fraction correct over every batch,
 weighted by batch size, without recording gradients, leaving an ``nn.Module``'s mode as it
 found it.
+
+A wrong ``accuracy`` costs the points of its own cell only. ``evaluate_accuracy`` and
+``train_epoch`` (``labkit.check.train``) usually call the notebook's ``accuracy``; when that
+one fails ``lk.check.accuracy``, their checkers put a correct one in its place while they
+run (``stand_in_accuracy``) and say so in their verdict, so that each is judged on its own
+code and a student who fixes ``accuracy`` later keeps the points already earned.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
 
 import torch
 
 from labkit.check._core import Checker, Fail, describe_value, quiet_passes, run_checker
 
-__all__ = ["accuracy", "evaluate_accuracy"]
+__all__ = ["accuracy", "evaluate_accuracy", "stand_in_accuracy"]
 
 COUNT_FIX = ("return the count, e.g. (y_hat.argmax(dim=1) == y).sum(); the division by the "
              "number of examples happens once, over the whole epoch")
@@ -228,13 +237,62 @@ def _fraction(c: Checker, out, what: str) -> float:
     return float(out)
 
 
-def _accuracy_note(fn) -> str:
-    """A note when the notebook's own ``accuracy`` (which the function may call) fails its
-    checker."""
-    acc = getattr(fn, "__globals__", {}).get("accuracy")
-    if callable(acc) and acc is not fn and not quiet_passes(accuracy, acc):
-        return " (your accuracy() fails its own check, lk.check.accuracy: fix it first)"
-    return ""
+STAND_IN_NOTE = (" (checked with a correct accuracy() in place of yours, which fails "
+                 "lk.check.accuracy: fix it there, or your training will report wrong "
+                 "accuracies)")
+
+
+def _correct_count(y_hat: torch.Tensor, y: torch.Tensor) -> int:
+    """The number of correct predictions: class 1 where a binary logit ``(N,)`` (or
+    ``(N, 1)``) is > 0, the argmax of scores ``(N, C)``."""
+    with torch.no_grad():
+        y_hat = y_hat.detach()
+        if y_hat.dim() == 2 and y_hat.shape[1] > 1:
+            preds = y_hat.argmax(dim=1)  # (N, C) -> (N,)
+        else:
+            preds = (y_hat.reshape(-1) > 0).long()  # (N,) logits -> 0/1
+        return int((preds == y.detach().reshape(-1).to(preds.dtype)).sum())
+
+
+def _stand_in_for(helper):
+    """A correct ``accuracy(y_hat, y)`` that returns its count in the type the notebook's
+    own ``helper`` returns (a tensor, an int or a float), so that the student's code that
+    uses it sees what it expects."""
+    def accuracy(y_hat, y):
+        count = _correct_count(y_hat, y)
+        try:
+            theirs = helper(y_hat, y)  # only its type is used
+        except Exception:
+            theirs = None
+        if isinstance(theirs, torch.Tensor):
+            return torch.tensor(count, dtype=theirs.dtype)
+        if isinstance(theirs, int) and not isinstance(theirs, bool):
+            return count
+        return float(count)  # d2l's type
+    return accuracy
+
+
+@contextlib.contextmanager
+def stand_in_accuracy(fn, binary_modes: Sequence[bool]):
+    """While the block runs, replace the ``accuracy`` in ``fn``'s module globals (the
+    notebook's) by a correct one, if that ``accuracy`` fails ``lk.check.accuracy`` for one
+    of ``binary_modes``; restored afterwards. Yields ``True`` when it replaced one.
+
+    Why: ``evaluate_accuracy`` and ``train_epoch`` call the notebook's ``accuracy``, so a
+    bug there would otherwise fail their checks too, and cost the points of their cells as
+    well as its own. A correct ``accuracy`` is left in place (the student's code runs as it
+    will in the notebook)."""
+    namespace = getattr(fn, "__globals__", None)
+    helper = namespace.get("accuracy") if isinstance(namespace, dict) else None
+    if (not callable(helper) or helper is fn
+            or all(quiet_passes(accuracy, helper, binary=b) for b in binary_modes)):
+        yield False
+        return
+    namespace["accuracy"] = _stand_in_for(helper)
+    try:
+        yield True
+    finally:
+        namespace["accuracy"] = helper
 
 
 WEIGHTED_FIX = ("add up the correct counts and the numbers of examples over all batches "
@@ -248,7 +306,6 @@ def _eval_weighted(c: Checker) -> None:
     want = 9 / 15
     if abs(got - want) < 1e-9:
         return
-    note = _accuracy_note(c.fn)
     for value, problem, fix in [
             (0.5, "it averages the batch accuracies unweighted: the last, smaller batch "
              "counts as much as a full one", WEIGHTED_FIX),
@@ -259,9 +316,8 @@ def _eval_weighted(c: Checker) -> None:
             (1.0, "it returns after the first batch (is the return inside the loop?)",
              "return after the loop: " + WEIGHTED_FIX)]:
         if abs(got - value) < 1e-9:
-            raise Fail(problem + note, fix)
-    raise Fail(f"it returns {got:.4g} where 9 of 15 examples (0.6) are right{note}",
-               WEIGHTED_FIX)
+            raise Fail(problem, fix)
+    raise Fail(f"it returns {got:.4g} where 9 of 15 examples (0.6) are right", WEIGHTED_FIX)
 
 
 def _eval_no_grad(c: Checker) -> None:
@@ -278,8 +334,8 @@ def _eval_module_mode(c: Checker) -> None:
         net.train(start)
         got = _fraction(c, c.call(net, _eval_batches()), "for an nn.Module")
         if abs(got - 0.6) > 1e-9:
-            raise Fail(f"for an nn.Module it returns {got:.4g} where 0.6 is right"
-                       + _accuracy_note(c.fn), WEIGHTED_FIX)
+            raise Fail(f"for an nn.Module it returns {got:.4g} where 0.6 is right",
+                       WEIGHTED_FIX)
         if net.training != start:
             found = "training" if start else "eval"
             left = "eval" if start else "training"
@@ -296,14 +352,18 @@ def _eval_loader(c: Checker) -> None:
     got = _fraction(c, c.call(_recording_net(), loader), "for a DataLoader")
     if abs(got - 0.6) > 1e-9:
         raise Fail(f"for a DataLoader with batches of 6, 6 and 3 it returns {got:.4g} where "
-                   f"0.6 is right" + _accuracy_note(c.fn), WEIGHTED_FIX)
+                   f"0.6 is right", WEIGHTED_FIX)
 
 
 def evaluate_accuracy(fn) -> None:
     """Check the student's ``evaluate_accuracy(net, data_iter)``: the fraction correct over
     every batch, weighted by batch size (a partial last batch), for a scratch model (a plain
-    function) and an ``nn.Module``, with gradients off, the module's mode restored."""
-    def build() -> Checker:
+    function) and an ``nn.Module``, with gradients off, the module's mode restored.
+
+    If the notebook's ``accuracy`` fails ``lk.check.accuracy``, a correct one stands in for
+    it during the check (``stand_in_accuracy``): its bug costs its own cell, not this one."""
+
+    def build(replaced: bool) -> Checker:
         c = Checker("evaluate_accuracy", fn, signature="evaluate_accuracy(net, data_iter)",
                     unavailable=("labkit.evaluate_accuracy", "labkit.metrics.evaluate_accuracy",
                                  "labkit.evaluate", "labkit.metrics.evaluate"),
@@ -321,5 +381,7 @@ def evaluate_accuracy(fn) -> None:
         c.run("works on a DataLoader", _eval_loader)
         c.run("works without lk.evaluate_accuracy",
               lambda c: c.check_elementary(lambda: (_recording_net(), _eval_batches())))
+        c.note = STAND_IN_NOTE if replaced else ""
         return c
-    run_checker(build)
+    with stand_in_accuracy(fn, [False]) as replaced:
+        run_checker(lambda: build(replaced))
