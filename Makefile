@@ -2,7 +2,7 @@
 #   make test   lint + unit tests + notebooks under nbval
 #   make run    the lab's main job, headless
 #   make lab    JupyterLab on notebooks/
-#   make bench  the speed benchmarks (softmax regression, MLP)
+#   make bench  the speed benchmarks (softmax regression, MLP; data cache and stand-ins)
 #   make student                the student edition of lab 1 into release/lab1/ (nbgrader)
 #   make grade SUBMITTED=DIR    autograde DIR/<student_id>/lab1/*.ipynb into build/grades/
 # VENV can point anywhere (CI keeps one outside the clone, keyed by the dependency list).
@@ -63,6 +63,7 @@ lab: venv
 bench: venv
 	"$(PY)" benchmarks/bench_epoch.py
 	"$(PY)" benchmarks/bench_mlp.py
+	"$(PY)" benchmarks/bench_data.py
 
 # nbgrader: ASSIGNMENT picks the assignment (notebooks/ASSIGNMENT/), TIMEOUT the seconds a cell
 # may run while grading (a cell running longer gets its notebook zero points).

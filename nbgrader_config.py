@@ -12,3 +12,8 @@ c = get_config()  # noqa: F821  (nbgrader provides get_config when it loads this
 c.CourseDirectory.course_id = "labkit"
 c.CourseDirectory.source_directory = "notebooks"
 c.CourseDirectory.release_directory = "release"
+
+# What nbgrader never copies from an assignment folder into the student edition (or into a
+# submission): its defaults, plus the TensorBoard logs that lk.train(..., log_dir="runs/...")
+# writes next to a notebook (07_mlp_nn) when the instructor edition is executed.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "runs"]

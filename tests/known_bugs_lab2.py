@@ -8,11 +8,10 @@ The functions, their notebooks and their signatures (the lab-2 contract, see
 - notebook 06: ``relu(input)``, ``leaky_relu(input, negative_slope=0.01)``, ``tanh(input)``,
   ``elu(input, alpha=1.0)``, ``mse_loss(input, target, reduction="mean")``,
   ``mlp(X, params, activation)``, ``mlp_loss_and_grads(X, y, params)``;
-- notebook 08: ``dropout(input, p, training=True)``,
-  ``sgd_momentum(params, states, lr, momentum=0.9)``,
+- notebook 07: ``sgd_momentum(params, states, lr, momentum=0.9)``,
   ``rmsprop(params, states, lr=0.01, alpha=0.99, eps=1e-8)``,
-  ``adam(params, states, lr=0.001, betas=(0.9, 0.999), eps=1e-8)``,
-  ``kfold_indices(n, k, seed=0)``.
+  ``adam(params, states, lr=0.001, betas=(0.9, 0.999), eps=1e-8)``;
+- notebook 08: ``dropout(input, p, training=True)``, ``kfold_indices(n, k, seed=0)``.
 
 Sources rely only on ``torch`` and ``labkit as lk`` (and, in notebook 06, the notebook's own
 ``relu``), like the lab-1 ones.
@@ -25,7 +24,7 @@ from known_bugs import Bug, _src, define
 
 import labkit as lk
 
-B06, B08 = ("06",), ("08",)
+B06, B07, B08 = ("06",), ("07",), ("08",)
 
 # ================================================================== clean implementations
 
@@ -254,9 +253,9 @@ CLEAN: dict[tuple[str, str], list[str]] = {
     ("mlp", "06"): CLEAN_MLP,
     ("mlp_loss_and_grads", "06"): CLEAN_MLP_LOSS_AND_GRADS,
     ("dropout", "08"): CLEAN_DROPOUT,
-    ("sgd_momentum", "08"): CLEAN_SGD_MOMENTUM,
-    ("rmsprop", "08"): CLEAN_RMSPROP,
-    ("adam", "08"): CLEAN_ADAM,
+    ("sgd_momentum", "07"): CLEAN_SGD_MOMENTUM,
+    ("rmsprop", "07"): CLEAN_RMSPROP,
+    ("adam", "07"): CLEAN_ADAM,
     ("kfold_indices", "08"): CLEAN_KFOLD,
 }
 
@@ -607,7 +606,7 @@ BUGS: list[Bug] = [
             return torch.nn.functional.dropout(input, p, training)
         ''')),
     # ---------------------------------------------------------- sgd_momentum
-    Bug("sgd_momentum", B08, "dampening", "(dampening)", _src('''
+    Bug("sgd_momentum", B07, "dampening", "(dampening)", _src('''
         def sgd_momentum(params, states, lr, momentum=0.9):
             with torch.no_grad():
                 for p, state in zip(params, states):
@@ -616,7 +615,7 @@ BUGS: list[Bug] = [
                     state["v"] = v
                     p -= lr * v
         ''')),
-    Bug("sgd_momentum", B08, "velocity-not-kept", "not kept between calls", _src('''
+    Bug("sgd_momentum", B07, "velocity-not-kept", "not kept between calls", _src('''
         def sgd_momentum(params, states, lr, momentum=0.9):
             with torch.no_grad():
                 for p in params:
@@ -624,7 +623,7 @@ BUGS: list[Bug] = [
                     v = momentum * v + p.grad
                     p -= lr * v
         ''')),
-    Bug("sgd_momentum", B08, "velocity-in-a-function-attribute", "live outside states", _src('''
+    Bug("sgd_momentum", B07, "velocity-in-a-function-attribute", "live outside states", _src('''
         def sgd_momentum(params, states, lr, momentum=0.9):
             if not hasattr(sgd_momentum, "velocities"):
                 sgd_momentum.velocities = [torch.zeros_like(p) for p in params]
@@ -633,7 +632,7 @@ BUGS: list[Bug] = [
                     v.mul_(momentum).add_(p.grad)
                     p -= lr * v
         ''')),
-    Bug("sgd_momentum", B08, "rebinds-p", "the parameters did not change", _src('''
+    Bug("sgd_momentum", B07, "rebinds-p", "the parameters did not change", _src('''
         def sgd_momentum(params, states, lr, momentum=0.9):
             for p, state in zip(params, states):
                 v = state.get("v")
@@ -641,14 +640,14 @@ BUGS: list[Bug] = [
                 state["v"] = v
                 p = p - lr * v
         ''')),
-    Bug("sgd_momentum", B08, "calls-torch", "it calls torch.optim.SGD", _src('''
+    Bug("sgd_momentum", B07, "calls-torch", "it calls torch.optim.SGD", _src('''
         def sgd_momentum(params, states, lr, momentum=0.9):
             if "opt" not in states[0]:
                 states[0]["opt"] = torch.optim.SGD(params, lr=lr, momentum=momentum)
             states[0]["opt"].step()
         ''')),
     # ---------------------------------------------------------- rmsprop
-    Bug("rmsprop", B08, "eps-inside-sqrt", "eps is inside the square root", _src('''
+    Bug("rmsprop", B07, "eps-inside-sqrt", "eps is inside the square root", _src('''
         def rmsprop(params, states, lr=0.01, alpha=0.99, eps=1e-8):
             with torch.no_grad():
                 for p, state in zip(params, states):
@@ -656,7 +655,7 @@ BUGS: list[Bug] = [
                     state["v"] = v
                     p -= lr * p.grad / torch.sqrt(v + eps)
         ''')),
-    Bug("rmsprop", B08, "no-square-root", "not by its square root", _src('''
+    Bug("rmsprop", B07, "no-square-root", "not by its square root", _src('''
         def rmsprop(params, states, lr=0.01, alpha=0.99, eps=1e-8):
             with torch.no_grad():
                 for p, state in zip(params, states):
@@ -664,7 +663,7 @@ BUGS: list[Bug] = [
                     state["v"] = v
                     p -= lr * p.grad / (v + eps)
         ''')),
-    Bug("rmsprop", B08, "alpha-swapped", "weights the new g^2 by alpha", _src('''
+    Bug("rmsprop", B07, "alpha-swapped", "weights the new g^2 by alpha", _src('''
         def rmsprop(params, states, lr=0.01, alpha=0.99, eps=1e-8):
             with torch.no_grad():
                 for p, state in zip(params, states):
@@ -672,7 +671,7 @@ BUGS: list[Bug] = [
                     state["v"] = v
                     p -= lr * p.grad / (torch.sqrt(v) + eps)
         ''')),
-    Bug("rmsprop", B08, "no-no-grad", "wrap it in `with torch.no_grad():`", _src('''
+    Bug("rmsprop", B07, "no-no-grad", "wrap it in `with torch.no_grad():`", _src('''
         def rmsprop(params, states, lr=0.01, alpha=0.99, eps=1e-8):
             for p, state in zip(params, states):
                 v = alpha * state.get("v", torch.zeros_like(p)) + (1 - alpha) * p.grad ** 2
@@ -680,7 +679,7 @@ BUGS: list[Bug] = [
                 p -= lr * p.grad / (torch.sqrt(v) + eps)
         ''')),
     # ---------------------------------------------------------- adam
-    Bug("adam", B08, "no-bias-correction", "no bias correction", _src('''
+    Bug("adam", B07, "no-bias-correction", "no bias correction", _src('''
         def adam(params, states, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
             beta1, beta2 = betas
             with torch.no_grad():
@@ -690,7 +689,7 @@ BUGS: list[Bug] = [
                     state["m"], state["v"] = m, v
                     p -= lr * m / (torch.sqrt(v) + eps)
         ''')),
-    Bug("adam", B08, "t-starts-at-0", "the step count starts at 0", _src('''
+    Bug("adam", B07, "t-starts-at-0", "the step count starts at 0", _src('''
         def adam(params, states, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
             beta1, beta2 = betas
             with torch.no_grad():
@@ -702,7 +701,7 @@ BUGS: list[Bug] = [
                     m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
                     p -= lr * m_hat / (torch.sqrt(v_hat) + eps)
         ''')),
-    Bug("adam", B08, "t-per-parameter", "once per parameter instead of once per step", _src('''
+    Bug("adam", B07, "t-per-parameter", "once per parameter instead of once per step", _src('''
         def adam(params, states, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
             beta1, beta2 = betas
             with torch.no_grad():
@@ -715,7 +714,7 @@ BUGS: list[Bug] = [
                     m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
                     p -= lr * m_hat / (torch.sqrt(v_hat) + eps)
         ''')),
-    Bug("adam", B08, "eps-inside-sqrt", "eps is inside the square root", _src('''
+    Bug("adam", B07, "eps-inside-sqrt", "eps is inside the square root", _src('''
         def adam(params, states, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
             beta1, beta2 = betas
             with torch.no_grad():
@@ -727,7 +726,7 @@ BUGS: list[Bug] = [
                     m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
                     p -= lr * m_hat / torch.sqrt(v_hat + eps)
         ''')),
-    Bug("adam", B08, "betas-swapped", "beta1 and beta2 are swapped", _src('''
+    Bug("adam", B07, "betas-swapped", "beta1 and beta2 are swapped", _src('''
         def adam(params, states, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
             beta2, beta1 = betas
             with torch.no_grad():
@@ -739,7 +738,7 @@ BUGS: list[Bug] = [
                     m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
                     p -= lr * m_hat / (torch.sqrt(v_hat) + eps)
         ''')),
-    Bug("adam", B08, "calls-labkit", "it calls labkit.Adam", _src('''
+    Bug("adam", B07, "calls-labkit", "it calls labkit.Adam", _src('''
         def adam(params, states, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
             if "opt" not in states[0]:
                 states[0]["opt"] = lk.Adam(params, lr=lr, betas=betas, eps=eps)

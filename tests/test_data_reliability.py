@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from labkit.data.fashion_mnist import (
     check_fashion_mnist,
     load_fashion_mnist,
 )
-from labkit.data.idx import IDXError, hold_lock, write_idx
+from labkit.data.idx import IDXError, atomic_write, hold_lock, write_idx
 from labkit.data.mnist import check_mnist, load_mnist
 
 KEYS = ("train_images", "train_labels", "test_images", "test_labels")
@@ -35,6 +36,22 @@ KEYS = ("train_images", "train_labels", "test_images", "test_labels")
 SETS = {"fashion-mnist": (load_fashion_mnist, check_fashion_mnist, "FashionMNIST",
                           "FashionMNIST-standin"),
         "mnist": (load_mnist, check_mnist, "MNIST", "MNIST-standin")}
+
+
+@pytest.fixture(autouse=True)
+def small_standins(monkeypatch):
+    """Stand-ins generated on demand are small, to keep the tests fast."""
+    import functools
+
+    import labkit.data.fashion_mnist as fm
+    import labkit.data.mnist as mn
+    from labkit.data.mnist_standin import write_mnist_standin
+    from labkit.data.standin import write_standin
+
+    monkeypatch.setattr(fm, "write_standin",
+                        functools.partial(write_standin, num_train=60, num_test=20))
+    monkeypatch.setattr(mn, "write_mnist_standin",
+                        functools.partial(write_mnist_standin, num_train=60, num_test=20))
 
 
 @pytest.fixture(params=list(SETS))
@@ -274,12 +291,26 @@ def _start_writer(target: Path, gate: Path) -> subprocess.Popen:
 
 
 def test_a_temporary_file_that_another_process_is_writing_is_left_alone(tmp_path, ds):
+    """A concurrent preparer mid-write. A thread stands in for the other process: the lock is
+    per open file, so the clean-up sees it held exactly as it would from another process."""
     raw = write_real(tmp_path, folder=ds.folder)
     processed = cache_of(tmp_path, ds.folder).parent
     processed.mkdir(parents=True, exist_ok=True)
-    target, gate = processed / "labkit-cache.pt", tmp_path / "gate"
-    writer = _start_writer(target, gate)  # a concurrent preparer, mid-write
+    target = processed / "labkit-cache.pt"
+    writing, finish = threading.Event(), threading.Event()
+
+    def writer():
+        with atomic_write(target) as f:
+            f.write(b"first half;")
+            f.flush()
+            writing.set()
+            finish.wait(60)
+            f.write(b"second half")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
     try:
+        assert writing.wait(60)
         temps = list(processed.glob(".labkit-cache.pt.*.tmp"))
         assert len(temps) == 1
         ds.load(tmp_path, source="real", download=False)  # cleans up, but not that one
@@ -287,24 +318,42 @@ def test_a_temporary_file_that_another_process_is_writing_is_left_alone(tmp_path
         ds.check(tmp_path)
         assert temps[0].exists()
     finally:
-        gate.touch()
-        assert writer.wait(timeout=60) == 0
-    assert writer.stdout.read().strip() == "done"
+        finish.set()
+        thread.join(60)
     assert not temps[0].exists()
     assert target.read_bytes() == b"first half;second half"  # the writer finished its file
     assert raw.is_dir()
 
 
-def test_the_temporary_file_of_a_killed_writer_is_removed(tmp_path, ds):
-    write_real(tmp_path, folder=ds.folder)
-    processed = cache_of(tmp_path, ds.folder).parent
+def test_a_live_writer_in_another_process_is_left_alone(tmp_path):
+    write_real(tmp_path)
+    processed = cache_of(tmp_path).parent
+    processed.mkdir(parents=True, exist_ok=True)
+    target, gate = processed / "labkit-cache.pt", tmp_path / "gate"
+    writer = _start_writer(target, gate)
+    try:
+        temps = list(processed.glob(".labkit-cache.pt.*.tmp"))
+        load_mnist(tmp_path, source="synthetic")  # another set's load: not its folder
+        load_fashion_mnist(tmp_path, source="real", download=False)
+        assert temps[0].exists()
+    finally:
+        gate.touch()
+        assert writer.wait(timeout=60) == 0
+    assert writer.stdout.read().strip() == "done"
+    assert target.read_bytes() == b"first half;second half"
+
+
+def test_the_temporary_file_of_a_killed_writer_is_removed(tmp_path):
+    ds = SETS["mnist"]
+    write_real(tmp_path, folder="MNIST")
+    processed = cache_of(tmp_path, "MNIST").parent
     processed.mkdir(parents=True, exist_ok=True)
     writer = _start_writer(processed / "labkit-cache.pt", tmp_path / "never")
     writer.kill()  # SIGKILL: no cleanup of its own
     writer.wait(timeout=60)
     temps = list(processed.glob(".labkit-cache.pt.*.tmp"))
     assert len(temps) == 1
-    data = ds.load(tmp_path, source="real", download=False)
+    data = ds[0](tmp_path, source="real", download=False)
     assert data.source == "real"
     assert list(processed.glob("*.tmp")) == []
 
@@ -335,6 +384,15 @@ def test_three_of_four_files_present_names_the_missing_one(tmp_path, ds):
                     "t10k-images-idx3-ubyte"):
         assert f"{present} is missing" not in message
     assert " is not in " not in message  # it is there, incomplete
+
+
+def test_data_check_names_the_missing_file_of_a_partial_real_set(tmp_path, ds, capsys):
+    raw = write_real(tmp_path, folder=ds.folder)
+    (raw / "train-images-idx3-ubyte.gz").unlink()
+    assert main(["data", "check", "--dataset", ds.key, "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "incomplete: train-images-idx3-ubyte is missing" in err
+    assert "neither the real set nor the stand-in" not in err
 
 
 def _fake_permission_error(path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -222,3 +223,35 @@ def test_atomic_write_text_mode_and_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # like open(), not mkstemp's 0o600
+
+
+# ------------------------------------------------------------------- read errors by cause
+def test_read_errors_say_what_fits_the_cause(tmp_path, monkeypatch):
+    import errno
+
+    from labkit.data.idx import DataPermissionError, read_file_bytes
+
+    path = tmp_path / "train-images-idx3-ubyte"
+    write_idx(path, _images(2))
+    failures = {"denied": PermissionError(errno.EACCES, "Permission denied"),
+                "io": OSError(errno.EIO, "Input/output error")}
+    real_read_bytes = Path.read_bytes
+
+    for kind, error in failures.items():
+        def read_bytes(self, error=error):
+            if self == path:
+                raise error
+            return real_read_bytes(self)
+
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        if kind == "denied":
+            with pytest.raises(DataPermissionError, match="read access") as info:
+                read_idx(path)
+            assert isinstance(info.value, PermissionError)
+            assert "download it again" not in str(info.value)
+        else:
+            with pytest.raises(IDXError, match="Check the disk or network share"):
+                read_file_bytes(path)
+    monkeypatch.undo()
+    with pytest.raises(FileNotFoundError):
+        read_file_bytes(tmp_path / "absent")

@@ -77,10 +77,11 @@ __all__ = [
     "mse_loss",
     "mlp",
     "mlp_loss_and_grads",
-    # lab 2, notebook 08
-    "dropout",
+    # lab 2, notebook 07
     "sgd_momentum",
     "rmsprop",
     "adam",
+    # lab 2, notebook 08
+    "dropout",
     "kfold_indices",
 ]

@@ -1,8 +1,8 @@
 """Checkers for the optimizers of lab 2: momentum, RMSprop and Adam (``labkit.optim``'s
 new lesson).
 
-Notebook 08 has the student write three update functions, each called once per step after
-``backward()`` (of a MEAN loss, as with ``torch.optim``)::
+Notebook ``07_mlp_nn`` has the student write three update functions, each called once per
+step after ``backward()`` (of a MEAN loss, as with ``torch.optim``)::
 
     sgd_momentum(params, states, lr, momentum=0.9)
     rmsprop(params, states, lr=0.01, alpha=0.99, eps=1e-8)

@@ -321,7 +321,11 @@ def atomic_write(path: PathLike, mode: str = "wb"):
 def hold_lock(path: PathLike):
     """Hold an exclusive lock on ``path`` (a file or a folder, where locks exist) for the
     ``with`` block: ``remove_abandoned_temp_files`` then leaves it alone."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:  # Windows cannot open a folder: no lock, the clean-up judges by age
+        yield
+        return
     try:
         _lock(fd, blocking=True)
         yield

@@ -127,8 +127,9 @@ class ImageData:
         source: ``"real"`` or ``"synthetic"`` (the stand-in).
         raw_folder: the folder holding the raw IDX files.
         from_cache: whether the tensors came from ``processed/labkit-cache.pt`` (verified).
-        cache_status: what happened to the cache on this load, in words (``"verified"``,
-            ``"built"``, ``"rebuilt: ..."``, ``"not written: ..."``, ``"not used"``).
+        cache_status: what happened to the cache on this load, in words: ``"verified"``
+            (loaded from it), ``"built"``, ``"rebuilt: <why>"``, ``"not written: <why>"``
+            (a read-only folder); from ``check``, what it found and did.
     """
 
     train_images: torch.Tensor
@@ -237,6 +238,23 @@ def offline() -> bool:
     ``""``/``0``: downloads are then never attempted (CI and the test suite set it, so
     they never wait on a network they do not have)."""
     return os.environ.get("LABKIT_OFFLINE", "").strip() not in ("", "0")
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Run the block on one PyTorch thread, then restore the setting. Loading does a few
+    cheap whole-set operations (label checks, copies); a second thread gains nothing there,
+    and on a busy shared machine each parallel operation can stall for a scheduler time
+    slice (see ``labkit.loop.loop_threads``)."""
+    previous = torch.get_num_threads()
+    if previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def user_stacklevel() -> int:
@@ -460,6 +478,17 @@ def _unseal(content: bytes) -> bool:
     return h.hexdigest().encode() == content[-64:]
 
 
+def _older_format(content: bytes) -> bool:
+    """Whether ``content`` is the unsealed cache of labkit 0.1 (``"version": 1``)."""
+    if content[-22:-18] != _EOCD or content[-2:] != b"\x00\x00":
+        return False
+    try:
+        old = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
+    except Exception:
+        return False
+    return isinstance(old, dict) and old.get("version") == 1
+
+
 def _read_cache(spec: IDXDatasetSpec, path: Path, fingerprint: list
                 ) -> dict[str, torch.Tensor]:
     """The cached tensors, verified; raises ``_CacheMiss`` saying why not.
@@ -475,6 +504,8 @@ def _read_cache(spec: IDXDatasetSpec, path: Path, fingerprint: list
     except OSError as err:
         raise _CacheMiss("unreadable", f"it cannot be read ({err.strerror or err})") from None
     if not _unseal(content):
+        if _older_format(content):
+            raise _CacheMiss("stale", "it was written by an older labkit")
         raise _CacheMiss("damaged", "checksum mismatch: its content was altered or damaged")
     try:
         cache = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
@@ -520,12 +551,9 @@ def _clean(spec: IDXDatasetSpec, raw: Path) -> list[Path]:
     return removed
 
 
-def _load_folder(spec: IDXDatasetSpec, raw: Path, files: dict[str, Path], source: str, *,
-                 use_cache: bool = True) -> ImageData:
+def _load_folder(spec: IDXDatasetSpec, raw: Path, files: dict[str, Path], source: str
+                 ) -> ImageData:
     _clean(spec, raw)
-    if not use_cache:
-        return spec.data_class(**_read_checked(spec, files), classes=spec.classes,
-                               source=source, raw_folder=raw, cache_status="not used")
     fingerprint = _fingerprint(files)
     path = _cache_path(raw)
     try:
@@ -612,6 +640,11 @@ def load(spec: IDXDatasetSpec, root: PathLike | None = None, source: str = "auto
     check_source(source)
     if not isinstance(download, bool):
         raise TypeError(f"download must be True or False, got {describe(download)}")
+    with _one_thread():
+        return _load(spec, root, source, download)
+
+
+def _load(spec: IDXDatasetSpec, root: Path, source: str, download: bool) -> ImageData:
     if source == "real":
         return _load_real(spec, root, download)
     if source == "synthetic":
@@ -645,7 +678,8 @@ def check(spec: IDXDatasetSpec, root: PathLike | None = None, source: str = "aut
     ``labkit data check``).
 
     Downloads and generates nothing. ``source="auto"`` checks the real set when it is on
-    disk, else the stand-in. A cache that fails verification, or does not match the raw
+    disk (a real set with files missing is reported, naming them), else the stand-in. A
+    cache that fails verification, or does not match the raw
     files, is rebuilt; ``cache_status`` of the result says what was found and done
     (``"verified"``, ``"built"``, ``"rebuilt: ..."``, ``"not written: ..."``). Raises
     ``IDXError`` for a damaged raw file, ``DataPermissionError`` for one that may not be
@@ -653,9 +687,15 @@ def check(spec: IDXDatasetSpec, root: PathLike | None = None, source: str = "aut
     """
     root = resolve_root(root)
     check_source(source)
+    with _one_thread():
+        return _check(spec, root, source)
+
+
+def _check(spec: IDXDatasetSpec, root: Path, source: str) -> ImageData:
     raw = real_raw_folder(spec, root)
     files, missing = _find_files(spec, raw)
-    if source == "real" or (source == "auto" and not missing):
+    partial = 0 < len(missing) < len(spec.files)  # someone began to install the real set
+    if source == "real" or (source == "auto" and (not missing or partial)):
         if missing:
             raise DatasetNotFoundError(_not_found_message(spec, raw, missing, None))
         source_found = "real"

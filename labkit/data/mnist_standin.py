@@ -102,9 +102,11 @@ def _polyline(*xy):
     return points, list(points)
 
 
-def _style(weight, strokes, jitter=0.035):
+def _style(weight, strokes, jitter=0.035, narrowest=_ASPECT[0]):
     """``strokes``: a list of (points dict, names) as made by ``_arc`` / ``_polyline``;
-    points with the same coordinates in two strokes are shared (jittered together)."""
+    points with the same coordinates in two strokes are shared (jittered together).
+    ``narrowest``: the smallest width scale this style is drawn with (a 0 squeezed to a
+    bar is no longer a 0)."""
     points, named = {}, []
     for k, (pts, names) in enumerate(strokes):
         stroke = []
@@ -116,15 +118,16 @@ def _style(weight, strokes, jitter=0.035):
                 points[found] = xy
             stroke.append(found)
         named.append(stroke)
-    return weight, points, named, jitter
+    return weight, points, named, (jitter, narrowest)
 
 
 def _build_styles():
     s = {d: [] for d in range(10)}
     # 0: an oval, closed with a small overlap or a small gap; round or narrow
-    s[0].append(_style(3, [_arc(0, 0, 0.3, 0.5, 100, 100 - 370, 11, "a")]))
-    s[0].append(_style(2, [_arc(0, 0, 0.3, 0.5, 80, 80 + 350, 11, "a")]))
-    s[0].append(_style(1, [_arc(0, 0.02, 0.34, 0.48, 120, 120 - 355, 11, "a")], jitter=0.05))
+    s[0].append(_style(3, [_arc(0, 0, 0.3, 0.5, 100, 100 - 370, 11, "a")], narrowest=0.75))
+    s[0].append(_style(2, [_arc(0, 0, 0.3, 0.5, 80, 80 + 350, 11, "a")], narrowest=0.75))
+    s[0].append(_style(1, [_arc(0, 0.02, 0.34, 0.48, 120, 120 - 355, 11, "a")], jitter=0.05,
+                       narrowest=0.75))
     # 1: a bar; with a flag; with a flag and a base
     s[1].append(_style(6, [_polyline((0.0, -0.5), (0.0, 0.0), (0.0, 0.5))], jitter=0.025))
     s[1].append(_style(3, [_polyline((-0.1, -0.4), (0.0, -0.5)),
@@ -240,10 +243,10 @@ class _Compiled:
     """A style as tensors: waypoints ``(Q, 2)``, the sampling matrix ``(P, Q)``, and per
     sample its stroke id and position ``u`` in [0, 1] along its stroke."""
 
-    def __init__(self, points: dict, strokes: list, jitter: float):
+    def __init__(self, points: dict, strokes: list, shape: tuple[float, float]):
         names = list(points)
         self.waypoints = torch.tensor([points[n] for n in names], dtype=torch.float32)
-        self.jitter = jitter
+        self.jitter, self.narrowest = shape
         blocks, stroke_id, position, first = [], [], [], []
         for k, stroke in enumerate(strokes):
             m = _spline_matrix(len(stroke))  # (M, K)
@@ -280,7 +283,7 @@ def _draw_style(style: _Compiled, n: int, g: torch.Generator):
     p = style.matrix @ W  # (n, P, 2)
     x, y = p[..., 0], p[..., 1]
     # aspect ratio, smooth elastic displacement (a few long waves), slant, rotation
-    x = x * _uniform(n, *_ASPECT, g, 1)
+    x = x * _uniform(n, style.narrowest, _ASPECT[1], g, 1)
     for _ in range(3):
         k = _uniform(n, -5.0, 5.0, g, 2)  # wave vector (n, 2)
         phase = _uniform(n, 0, 2 * math.pi, g, 1)
