@@ -98,7 +98,9 @@ CLEAN_BCE = [_src('''
             return loss.mean()
         if reduction == "sum":
             return loss.sum()
-        return loss
+        if reduction == "none":
+            return loss
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 ''')]
 
 CLEAN_BCE_LOGITS = [_src('''
@@ -113,10 +115,14 @@ CLEAN_BCE_LOGITS = [_src('''
             return loss.mean()
         if reduction == "sum":
             return loss.sum()
-        return loss
+        if reduction == "none":
+            return loss
+        raise ValueError(f"unknown reduction {reduction!r}: use 'mean', 'sum' or 'none'")
 '''), _src('''
     def binary_cross_entropy_with_logits(input, target, reduction="mean"):
         """(1 - t) x + softplus(-x), softplus(z) = m + log(exp(-m) + exp(z - m)), m = max(z, 0)."""
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         neg = -input
         m = neg.clamp(min=0).detach()          # the log-sum-exp shift, a constant: exp sees <= 0
         softplus_neg = m + torch.log(torch.exp(-m) + torch.exp(neg - m))
@@ -207,14 +213,19 @@ CLEAN_CROSS_ENTROPY = [_src('''
             return loss.mean()
         if reduction == "sum":
             return loss.sum()
-        return loss
+        if reduction == "none":
+            return loss
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 '''), _src('''
     def cross_entropy(input, target, reduction="mean"):
         """The same with gather and a self-contained log-sum-exp."""
         m = input.max(dim=1, keepdim=True).values
         log_probs = input - m - torch.log(torch.exp(input - m).sum(dim=1, keepdim=True))
         loss = -log_probs.gather(1, target.unsqueeze(1)).squeeze(1)
-        return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+        reduced = {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}
+        if reduction not in reduced:
+            raise ValueError(f"reduction must be one of {list(reduced)}, got {reduction!r}")
+        return reduced[reduction]()
 ''')]
 
 CLEAN_ACCURACY_MULTI = [_src('''
@@ -245,12 +256,18 @@ CLEAN_EVALUATE_ACCURACY = [_src('''
         return metric[0] / metric[1]
 '''), _src('''
     def evaluate_accuracy(net, data_iter):
-        """Without switching modes (allowed: the model is left as it was)."""
+        """The mode handed back with net.train(was_training); plain Python sums."""
+        is_module = isinstance(net, torch.nn.Module)
+        was_training = is_module and net.training
+        if is_module:
+            net.eval()
         correct, total = 0, 0
         with torch.no_grad():
             for X, y in data_iter:
                 correct += int(accuracy(net(X), y))
                 total += len(y)
+        if is_module:
+            net.train(was_training)
         return correct / total
 ''')]
 
@@ -455,9 +472,24 @@ BUGS: list[Bug] = [
         def sigmoid(input):
             return input.sigmoid()
         ''')),
-    Bug("sigmoid", B02, "abs-gradient-at-zero", "the derivative of x.abs() at 0", _src('''
+    Bug("sigmoid", B02, "abs-gradient-at-zero", "your function uses x.abs(), with a kink at 0",
+        _src('''
         def sigmoid(input):
             e = torch.exp(-input.abs())    # stable, but d|x|/dx at 0 is taken as 0
+            return torch.where(input >= 0, 1 / (1 + e), e / (1 + e))
+        ''')),
+    Bug("sigmoid", B02, "clamped-branches", "your function uses clamp, with a kink at 0",
+        _src('''
+        def sigmoid(input):
+            # each branch's exp sees only numbers <= 0, but clamp's slope at 0 counts as 0
+            pos = 1 / (1 + torch.exp(-input.clamp(min=0)))
+            e = torch.exp(input.clamp(max=0))
+            return torch.where(input >= 0, pos, e / (1 + e))
+        ''')),
+    Bug("sigmoid", B02, "maximum-gradient-at-zero", "torch.maximum / torch.minimum split",
+        _src('''
+        def sigmoid(input):
+            e = torch.exp(-torch.maximum(input, -input))     # exp(-|x|), its slope halved at 0
             return torch.where(input >= 0, 1 / (1 + e), e / (1 + e))
         ''')),
     Bug("sigmoid", B02, "sign-flipped", "it computes sigmoid(-x)", _src('''
@@ -568,6 +600,18 @@ BUGS: list[Bug] = [
                 return loss.sum()
             return loss
         ''')),
+    Bug("binary_cross_entropy", B02, "unknown-reduction-accepted",
+        "reduction='average' is not rejected", _src('''
+        def binary_cross_entropy(input, target, reduction="mean"):
+            log_p = torch.clamp(torch.log(input), min=-100)
+            log_1mp = torch.clamp(torch.log(1 - input), min=-100)
+            loss = -(target * log_p + (1 - target) * log_1mp)
+            if reduction == "none":
+                return loss
+            if reduction == "sum":
+                return loss.sum()
+            return loss.mean()            # any other value: the mean, silently
+        ''')),
     Bug("binary_cross_entropy", B02, "calls-torch", "torch.nn.functional.binary_cross_entropy",
         _src('''
         def binary_cross_entropy(input, target, reduction="mean"):
@@ -624,6 +668,14 @@ BUGS: list[Bug] = [
             loss = torch.clamp(input, min=0) - input * target \\
                 + torch.log1p(torch.exp(-input.abs()))
             return loss.sum() if reduction == "sum" else loss.mean()
+        ''')),
+    Bug("binary_cross_entropy_with_logits", B02, "reduction-key-error",
+        "raises KeyError (a dictionary lookup), not a ValueError", _src('''
+        def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+            pos = input >= 0
+            loss = torch.where(pos, input, 0) - input * target \\
+                + torch.log1p(torch.exp(torch.where(pos, -input, input)))
+            return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
         ''')),
     Bug("binary_cross_entropy_with_logits", B02, "calls-torch",
         "it calls torch.nn.functional.binary_cross_entropy_with_logits", _src('''
@@ -942,6 +994,28 @@ BUGS: list[Bug] = [
             loss = -log_softmax(input)[torch.arange(len(target)), target]
             return loss if reduction == "none" else loss.mean()
         ''')),
+    Bug("cross_entropy", B04, "unknown-reduction-accepted", "reduction='average' is not rejected",
+        _src('''
+        def cross_entropy(input, target, reduction="mean"):
+            loss = -log_softmax(input).gather(1, target.unsqueeze(1)).squeeze(1)
+            if reduction == "none":
+                return loss
+            if reduction == "sum":
+                return loss.sum()
+            return loss.mean()
+        ''')),
+    Bug("cross_entropy", B04, "value-error-unnamed", "does not name the value it got",
+        _src('''
+        def cross_entropy(input, target, reduction="mean"):
+            loss = -log_softmax(input).gather(1, target.unsqueeze(1)).squeeze(1)
+            if reduction == "none":
+                return loss
+            if reduction == "sum":
+                return loss.sum()
+            if reduction == "mean":
+                return loss.mean()
+            raise ValueError("invalid reduction")
+        ''')),
     Bug("cross_entropy", B04, "calls-torch", "it calls torch.nn.functional.cross_entropy",
         _src('''
         def cross_entropy(input, target, reduction="mean"):
@@ -972,6 +1046,31 @@ BUGS: list[Bug] = [
             with torch.no_grad():
                 for X, y in data_iter:
                     metric.add(accuracy(net(X), y), y.numel())
+            return metric[0] / metric[1]
+        ''')),
+    Bug("evaluate_accuracy", B04, "never-eval-mode",
+        "a model found in training mode is not switched to eval mode", _src('''
+        def evaluate_accuracy(net, data_iter):
+            correct, total = 0, 0           # the mode is left alone, but never set to eval
+            with torch.no_grad():
+                for X, y in data_iter:
+                    correct += int(accuracy(net(X), y))
+                    total += len(y)
+            return correct / total
+        ''')),
+    Bug("evaluate_accuracy", B04, "train-mode-for-the-pass",
+        "it evaluates an nn.Module in training mode",
+        _src('''
+        def evaluate_accuracy(net, data_iter):
+            was_training = isinstance(net, torch.nn.Module) and net.training
+            if isinstance(net, torch.nn.Module):
+                net.train()                 # the two modes mixed up
+            metric = lk.Accumulator(2)
+            with torch.no_grad():
+                for X, y in data_iter:
+                    metric.add(accuracy(net(X), y), y.numel())
+            if isinstance(net, torch.nn.Module):
+                net.train(was_training)
             return metric[0] / metric[1]
         ''')),
     Bug("evaluate_accuracy", B04, "eval-on-function", "only call net.eval()", _src('''

@@ -331,3 +331,94 @@ def test_an_alias_in_the_notebook_namespace_is_blocked_and_restored():
     message = run_checker("sigmoid", "02", fn)
     assert "it calls torch.special.expit" in message
     assert ns["expit"] is torch.special.expit
+
+
+# ------------------------------------------------------------------ hints that name the cause
+
+
+def test_kinked_operations_reads_them_from_the_graph():
+    from labkit.check._core import kinked_operations
+
+    x = torch.randn(4, requires_grad=True)
+    assert kinked_operations(torch.where(x >= 0, x.clamp(min=0), x.abs()).exp()) == [
+        "x.abs()", "clamp"]
+    assert kinked_operations(torch.relu(x) + torch.maximum(x, -x)) == [
+        "relu", "torch.maximum / torch.minimum"]
+    assert kinked_operations(torch.where(x >= 0, -x, x).exp() * 2) == []
+    assert kinked_operations(torch.ones(3)) == []
+
+
+SIGMOID_AT_ZERO = {  # a sigmoid with the right values and a wrong gradient at 0 -> the cause
+    "uses clamp, with a kink at 0": '''
+def sigmoid(input):
+    e = torch.exp(input.clamp(max=0))
+    return torch.where(input >= 0, 1 / (1 + torch.exp(-input.clamp(min=0))), e / (1 + e))
+''',
+    "uses x.abs(), with a kink at 0": '''
+def sigmoid(input):
+    e = torch.exp(-input.abs())
+    return torch.where(input >= 0, 1 / (1 + e), e / (1 + e))
+''',
+    "uses relu, with a kink at 0": '''
+def sigmoid(input):
+    e = torch.exp(-torch.relu(input) - torch.relu(-input))
+    return torch.where(input >= 0, 1 / (1 + e), e / (1 + e))
+''',
+    # no operation with a kink: the symptom, without a guess
+    "at 0 that formula does not have the slope of sigmoid": '''
+def sigmoid(input):
+    e = torch.exp(torch.where(input >= 0, -input, input))
+    s = torch.where(input >= 0, 1 / (1 + e), e / (1 + e))
+    return torch.where(input == 0, s.detach(), s)
+''',
+}
+
+
+@pytest.mark.parametrize("cause", list(SIGMOID_AT_ZERO))
+def test_a_wrong_gradient_at_0_is_blamed_on_what_the_code_uses(cause):
+    message = run_checker("sigmoid", "02", kb.define(SIGMOID_AT_ZERO[cause], {"torch": torch}))
+    assert "the gradient at x = 0 is" in message and cause in message, message
+    blamed = {"x.abs()", "clamp", "relu"} - {w for w in ("x.abs()", "clamp", "relu")
+                                             if f"uses {w}" in cause}
+    for other in blamed:  # never an operation the code does not use
+        assert f"uses {other}" not in message and f"derivative of {other}" not in message
+
+
+def test_bce_with_logits_names_its_kinked_operations():
+    bug = next(b for b in kb.BUGS if b.id == "binary_cross_entropy_with_logits-"
+                                             "clamp-abs-gradient-at-0")
+    message = run_checker("binary_cross_entropy_with_logits", "02", kb.define(bug.source))
+    assert "your function uses x.abs() and clamp, with a kink at 0" in message, message
+
+
+@pytest.mark.parametrize("function, notebook", [("binary_cross_entropy", "02"),
+                                                ("binary_cross_entropy_with_logits", "02"),
+                                                ("cross_entropy", "04")])
+def test_an_unknown_reduction_must_raise_a_value_error_naming_it(function, notebook):
+    """Notebooks 02 and 04 ask each loss to raise a ValueError for any other reduction."""
+    clean = kb.define(kb.CLEAN[(function, notebook)][0], kb.namespace(notebook))
+    assert run_checker(function, notebook, clean) is None
+
+    def lenient(input, target, reduction="mean"):  # any other value: the mean, silently
+        return clean(input, target, reduction if reduction in ("sum", "none") else "mean")
+
+    message = run_checker(function, notebook, lenient)
+    assert message.startswith(f"{function}: 1 of "), message
+    assert "reduction='average' is not rejected" in message
+    assert "raise ValueError(" in message
+
+
+def test_evaluate_accuracy_runs_a_module_in_eval_mode_and_hands_it_back():
+    """The scored pass runs in eval mode (a model whose training mode differs is scored on
+    its eval behaviour), and the model leaves in the mode it came in."""
+    ns = kb.namespace("04")
+    for name in ("never-eval-mode", "train-mode-for-the-pass"):
+        bug = next(b for b in kb.BUGS if b.id == f"evaluate_accuracy-{name}")
+        message = run_checker("evaluate_accuracy", "04", kb.define(bug.source, ns))
+        assert "runs in eval mode during the pass" in message
+        assert "gets 0 where 0.6 is right" in message
+        assert "left in the mode it was in" not in message  # the mode is handed back
+    leaves = next(b for b in kb.BUGS if b.id == "evaluate_accuracy-leaves-eval-mode")
+    message = run_checker("evaluate_accuracy", "04", kb.define(leaves.source, ns))
+    assert "runs in eval mode during the pass" not in message
+    assert "it leaves a model found in training mode in eval mode" in message

@@ -445,3 +445,40 @@ def leaves_for(inputs: Sequence[torch.Tensor], wrt: Sequence[int]) -> list[torch
     """Fresh copies of ``inputs``, the ones in ``wrt`` requiring grad."""
     return [x.detach().clone().requires_grad_(i in wrt) if x.is_floating_point()
             else x.clone() for i, x in enumerate(inputs)]
+
+
+# ------------------------------------------------------------------ what a graph is made of
+
+# Elementwise operations with a kink: autograd takes their derivative at the kink as 0 (abs,
+# clamp, relu, sign) or splits it between the two sides (maximum, minimum), so a formula built
+# on them can have the right values and a wrong gradient exactly there.
+_KINKED = [(re.compile(p), name) for p, name in (
+    (r"^Abs", "x.abs()"),
+    (r"^Clamp", "clamp"),
+    (r"^(Relu|Threshold)", "relu"),
+    (r"^(Maximum|Minimum|Fmax|Fmin)", "torch.maximum / torch.minimum"),
+    (r"^(Sign|Sgn)", "sign"),
+    (r"^Hardtanh", "hardtanh"),
+)]
+
+
+def kinked_operations(out) -> list[str]:
+    """The operations with a kink (``x.abs()``, ``clamp``, ``relu``, ``torch.maximum``, ...)
+    that autograd recorded in ``out``'s graph, by name, in a fixed order; ``[]`` for a tensor
+    without a graph. Used to tell a student which of their operations makes a gradient wrong
+    at the kink, instead of guessing."""
+    fn = getattr(out, "grad_fn", None)
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = [fn] if fn is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        kind = type(node).__name__
+        for pattern, name in _KINKED:
+            if pattern.match(kind):
+                found.add(name)
+        stack.extend(nxt for nxt, _ in getattr(node, "next_functions", ()) if nxt is not None)
+    return [name for _, name in _KINKED if name in found]

@@ -20,9 +20,12 @@ import torch.nn.functional as F
 from labkit.check._core import (
     Checker,
     Fail,
+    _StudentError,
+    describe_value,
     expect_tensor,
     first_mismatch,
     fmt,
+    kinked_operations,
     leaves_for,
     run_checker,
     torch_vjp,
@@ -93,6 +96,30 @@ SIGMOID_EXTREMES = [-1e4, -100.0, -30.0, -1.0, 0.0, 0.5, 1.0, 30.0, 100.0, 1e4]
 STABLE_SIGMOID = ("let every exp see only numbers <= 0: with "
                   "e = torch.exp(torch.where(x >= 0, -x, x)), sigmoid(x) = 1 / (1 + e) for "
                   "x >= 0 and e / (1 + e) for x < 0 (torch.where picks)")
+SIGMOID_KINK_FIX = ("build the exponent with torch.where instead: "
+                    "e = torch.exp(torch.where(x >= 0, -x, x)) equals exp(-|x|) and never "
+                    "overflows, and at x = 0 torch.where takes the smooth branch -x, whose "
+                    "slope is right; then torch.where(x >= 0, 1 / (1 + e), e / (1 + e))")
+
+
+def _kink_cause(out, what: str) -> str:
+    """Why a formula with the right values has a wrong gradient at 0: the operations with
+    a kink that it used (read from its autograd graph), or, when there is none, the symptom
+    without a guess. ``what``: the function's name, for the symptom."""
+    kinks = kinked_operations(out)
+    if not kinks:
+        return (f"autograd differentiates the formula as you wrote it, and at 0 that formula "
+                f"does not have the slope of {what} (a piece that is constant there, or that "
+                f"has a kink there, passes a wrong gradient)")
+    split = "torch.maximum / torch.minimum" in kinks
+    zero = [k for k in kinks if k != "torch.maximum / torch.minimum"]
+    how = []
+    if zero:
+        how.append(f"the derivative of {' and '.join(zero)} at its kink counts as 0")
+    if split:
+        how.append("torch.maximum / torch.minimum split the derivative in half at a tie")
+    return (f"your function uses {' and '.join(kinks)}, with a kink at 0: "
+            f"{'; '.join(how)}, so the gradient through it is wrong exactly there")
 
 
 def _sigmoid_shapes(c: Checker) -> None:
@@ -149,12 +176,11 @@ def _sigmoid_extremes(dtype):
         if i is not None:
             xi, gi = x[i].item(), g[i]
             if xi == 0 and torch.isfinite(gi):
-                raise Fail(
-                    f"the gradient at x = 0 is {fmt(gi)} where it is 0.25 ({dtype}): the "
-                    f"derivative of x.abs() at 0 counts as 0, so exp(-x.abs()) passes no "
-                    f"gradient there (a model whose logits start at exactly 0 would never "
-                    f"move)", "take exp of torch.where(x >= 0, -x, x) instead of -x.abs(): "
-                    "the same values, and the gradient at 0 is right")
+                raise Fail(f"the gradient at x = 0 is {fmt(gi)} where it is 0.25 ({dtype}), "
+                           f"although the value there is right: "
+                           f"{_kink_cause(out, 'sigmoid')} (a model whose logits start at "
+                           f"exactly 0 would take a wrong first step)",
+                           SIGMOID_KINK_FIX)
             raise Fail(
                 f"the value is right but the gradient is {fmt(gi)} at x = {fmt(xi)} "
                 f"({dtype}; PyTorch gives {fmt(ref_g[i])}): an exp overflows, maybe in the "
@@ -546,6 +572,35 @@ def _loss_unchanged(loss: _Loss):
     return check
 
 
+BAD_REDUCTION = "average"  # a plausible wrong value: PyTorch's own reductions never include it
+REDUCTION_FIX = ("after the three reductions, raise ValueError(f\"reduction must be 'mean', "
+                 "'sum' or 'none', got {reduction!r}\")")
+
+
+def _loss_bad_reduction(loss: _Loss):
+    def check(c: Checker) -> None:
+        x, t = loss.make_inputs(4, 26)
+        try:
+            out = c.call(x, t, reduction=BAD_REDUCTION)
+        except _StudentError as e:
+            exc = e.exc
+            if isinstance(exc, ValueError):
+                if BAD_REDUCTION not in str(exc):
+                    raise Fail(f"reduction={BAD_REDUCTION!r} raises a ValueError that does not "
+                               f"name the value it got ({exc})",
+                               "say what came in, e.g. " + REDUCTION_FIX) from None
+                return
+            if isinstance(exc, KeyError):
+                raise Fail(f"reduction={BAD_REDUCTION!r} raises KeyError (a dictionary lookup), "
+                           f"not a ValueError", "check the value before using it: "
+                           + REDUCTION_FIX) from None
+            raise
+        raise Fail(f"reduction={BAD_REDUCTION!r} is not rejected: it returns "
+                   f"{describe_value(out)} instead of raising a ValueError, so a typo such as "
+                   f"'sun' would silently give a wrong loss", REDUCTION_FIX)
+    return check
+
+
 def _loss(loss: _Loss, fn, signature: str, unavailable, elementary_fix: str,
           extreme_what: str) -> None:
     def build() -> Checker:
@@ -558,6 +613,8 @@ def _loss(loss: _Loss, fn, signature: str, unavailable, elementary_fix: str,
         c.run(f"{extreme_what} (float64)", loss.extremes(F64))
         c.run(f"{extreme_what} (float32)", loss.extremes(F32))
         c.run("leaves input and target unchanged", _loss_unchanged(loss))
+        c.run("an unknown reduction raises a ValueError that names it",
+              _loss_bad_reduction(loss))
         c.run(f"works without {loss.twin} / lk.{loss.name} (elementary operations)",
               lambda c: c.check_elementary(lambda: loss.make_inputs(4, 25)))
         return c
@@ -695,11 +752,10 @@ def _bce_logits_extremes(dtype):
             # elementwise losses: g = upstream * dloss/dx, entry by entry
             slope = g[i] / upstream(out.detach())[i]
             raise Fail(f"the gradient at the logit 0 with target {fmt(t[i])} is {fmt(slope)} "
-                       f"where it is sigmoid(0) - t = {fmt(0.5 - t[i])} ({dtype}): the "
-                       f"derivatives of x.abs(), clamp(x, min=0) and relu(x) at 0 count as "
-                       f"0, so max(x, 0) - x * t + log(1 + exp(-|x|)) written with them "
-                       f"loses the 0.5 there (a model whose logits start at exactly 0, e.g. "
-                       f"zero-initialized, would take a wrong first step)", ABS_AT_ZERO_FIX)
+                       f"where it is sigmoid(0) - t = {fmt(0.5 - t[i])} ({dtype}), although "
+                       f"the value there is right: {_kink_cause(out, 'the loss')} (a model "
+                       f"whose logits start at exactly 0, e.g. zero-initialized, would take a "
+                       f"wrong first step)", ABS_AT_ZERO_FIX)
         if i is not None:
             raise Fail(f"the value is right but the gradient is {fmt(g[i])} at the logit "
                        f"{fmt(x[i])} ({dtype}; PyTorch gives {fmt(ref_g[i])}): an exp "

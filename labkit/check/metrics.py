@@ -4,8 +4,8 @@
 different sizes add up): in notebook 02 for binary logits ``(N,)`` (class 1 where the logit
 is > 0), in notebook 04 for scores ``(N, C)`` (``argmax(dim=1)``, never a 0.5 threshold
 first). ``evaluate_accuracy(net, data_iter)`` returns the fraction correct over every batch,
-weighted by batch size, without recording gradients, leaving an ``nn.Module``'s mode as it
-found it.
+weighted by batch size, without recording gradients, running an ``nn.Module`` in eval mode
+and leaving its mode as it found it.
 
 A wrong ``accuracy`` costs the points of its own cell only. ``evaluate_accuracy`` and
 ``train_epoch`` (``labkit.check.train``) usually call the notebook's ``accuracy``; when that
@@ -225,6 +225,23 @@ class _Module(torch.nn.Module):
         return X @ self.W
 
 
+class _ModeModule(torch.nn.Module):
+    """A model that behaves differently in training mode, as dropout and batch norm do: in
+    eval mode it returns its input's logits (0.6 correct on ``_eval_batches``); in training
+    mode it shifts every row's scores by one class, so every prediction is wrong. It records
+    the mode of every forward pass in ``modes``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.W = torch.nn.Parameter(torch.eye(3))
+        self.modes: list[bool] = []
+
+    def forward(self, X):
+        self.modes.append(self.training)
+        out = X @ self.W
+        return out.roll(1, dims=1) if self.training else out
+
+
 def _fraction(c: Checker, out, what: str) -> float:
     if isinstance(out, torch.Tensor):
         if out.numel() != 1:
@@ -344,6 +361,25 @@ def _eval_module_mode(c: Checker) -> None:
                        "net.eval(); ...; net.train(was_training)")
 
 
+EVAL_MODE_FIX = ("put the model in evaluation mode for the pass and hand it back as you "
+                 "found it: was_training = net.training; net.eval(); ...; "
+                 "net.train(was_training)")
+
+
+def _eval_in_eval_mode(c: Checker) -> None:
+    for start in (True, False):
+        net = _ModeModule()
+        net.train(start)
+        got = _fraction(c, c.call(net, _eval_batches()), "for an nn.Module")
+        if any(net.modes):
+            how = ("a model found in training mode is not switched to eval mode" if start
+                   else "it switches a model found in eval mode to training mode")
+            raise Fail(f"it evaluates an nn.Module in training mode ({how}): a model that "
+                       f"behaves differently in training mode (dropout, batch norm; here one "
+                       f"that shifts its scores) gets {got:.4g} where 0.6 is right",
+                       EVAL_MODE_FIX)
+
+
 def _eval_loader(c: Checker) -> None:
     batches = _eval_batches()
     X = torch.cat([b[0] for b in batches])
@@ -358,7 +394,8 @@ def _eval_loader(c: Checker) -> None:
 def evaluate_accuracy(fn) -> None:
     """Check the student's ``evaluate_accuracy(net, data_iter)``: the fraction correct over
     every batch, weighted by batch size (a partial last batch), for a scratch model (a plain
-    function) and an ``nn.Module``, with gradients off, the module's mode restored.
+    function) and an ``nn.Module``, with gradients off, the module in eval mode during the
+    pass and its mode restored afterwards.
 
     If the notebook's ``accuracy`` fails ``lk.check.accuracy``, a correct one stands in for
     it during the check (``stand_in_accuracy``): its bug costs its own cell, not this one."""
@@ -378,6 +415,8 @@ def evaluate_accuracy(fn) -> None:
               _eval_weighted)
         c.run("no gradients recorded", _eval_no_grad)
         c.run("an nn.Module is evaluated and left in the mode it was in", _eval_module_mode)
+        c.run("an nn.Module runs in eval mode during the pass (net.eval())",
+              _eval_in_eval_mode)
         c.run("works on a DataLoader", _eval_loader)
         c.run("works without lk.evaluate_accuracy",
               lambda c: c.check_elementary(lambda: (_recording_net(), _eval_batches())))
