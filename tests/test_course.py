@@ -85,7 +85,7 @@ def graded(tmp_path_factory):
 
     sub = tmp / "submitted"
     correct = source / ASSIGNMENT
-    for student in ("bob", "carol", "dave", "erin", "frank"):
+    for student in ("bob", "carol", "dave", "erin", "frank", "grace"):
         (sub / student / ASSIGNMENT).mkdir(parents=True)
     # bob: the blank student edition, and a file that is not a notebook
     (sub / "bob" / ASSIGNMENT / "one.ipynb").write_bytes((release / "one.ipynb").read_bytes())
@@ -100,6 +100,8 @@ def graded(tmp_path_factory):
     # erin: JSON that is not a notebook; frank: an empty folder
     (sub / "erin" / ASSIGNMENT / "one.ipynb").write_text(json.dumps({"hello": "world"}))
     (sub / "notes.txt").write_text("not a student folder")
+    # grace: one.ipynb right, with a written answer that awaits grading by hand
+    (sub / "grace" / ASSIGNMENT / "one.ipynb").write_bytes((correct / "one.ipynb").read_bytes())
 
     out_dir = tmp / "grades"
     rows = course.grade(sub, ASSIGNMENT, out_dir=out_dir, timeout=TIMEOUT, source=source,
@@ -117,7 +119,7 @@ def test_grades_csv_has_one_row_per_student_and_notebook(graded):
         table = list(csv.DictReader(f))
     assert list(table[0].keys()) == ["student_id", "notebook", "score", "max_score",
                                      "manual_max_score", "status"]
-    students = ["bob", "carol", "dave", "erin", "frank"]
+    students = ["bob", "carol", "dave", "erin", "frank", "grace"]
     assert [(r["student_id"], r["notebook"]) for r in table] == [
         (s, nb) for s in students for nb in ("one", "two")]
     assert [r.as_dict() for r in rows] == table
@@ -144,6 +146,7 @@ def test_bad_submissions_get_zero_and_the_reason(graded):
         ("erin", "two"): "missing",
         ("frank", "one"): "missing",
         ("frank", "two"): "missing",
+        ("grace", "two"): "missing",
     }
     for key, status in expected.items():
         assert by[key].score == 0, key
@@ -160,7 +163,8 @@ def test_feedback_html_per_student_and_notebook(graded):
     dave = (out_dir / "feedback" / "dave" / ASSIGNMENT / "two.html").read_text()
     assert "Score: 3.0 / 3.0" in dave  # nbgrader's feedback of the graded notebook
     carol = (out_dir / "feedback" / "carol" / ASSIGNMENT / "one.html").read_text()
-    assert "CellTimeoutError" in carol and "Score: 0.0 / 3.0" in carol  # agrees with the csv
+    # agrees with the csv (0 automatic points); its written answer still awaits grading
+    assert "CellTimeoutError" in carol and "(Score so far: 0.0 / 3.0)" in carol
     dave = (out_dir / "feedback" / "dave" / ASSIGNMENT / "one.html").read_text()
     assert "not graded: crashed" in dave and "Score: 0 / 2" in dave
 
@@ -252,3 +256,59 @@ def test_grade_refuses_an_output_folder_it_would_wipe_wrongly(tmp_path):
     with pytest.raises(course.CourseError, match="nbgrader_config.py that grade did not write"):
         course.grade(sub, ASSIGNMENT, out_dir=course_dir, source=tmp_path / "notebooks")
     assert (course_dir / "nbgrader_config.py").read_text() == "c = get_config()\n"
+
+
+def _feedback(out_dir: Path, student: str, notebook: str) -> str:
+    return (out_dir / "feedback" / student / ASSIGNMENT / f"{notebook}.html").read_text(
+        encoding="utf-8")
+
+
+def test_feedback_says_which_points_await_grading_by_hand(graded):
+    """Right after autograding, a written answer has no score yet: the page says so at the
+    top (the automatic points, the points still to be graded by hand), and the answer reads
+    "awaiting grading by hand", not "Score: 0.0 / 1.0"."""
+    _, out_dir, _ = graded
+    grace = _feedback(out_dir, "grace", "one")
+    assert "Not the final score yet." in grace
+    assert "Graded automatically: <strong>2 / 2</strong> points." in grace
+    assert "1 written answer worth\n  <strong>1 point</strong> is\n  still to be graded by hand" \
+        in grace
+    assert "(Score so far: 2.0 / 3.0)" in grace
+    assert "Written response</a> (awaiting grading by hand (1 point))" in grace
+    assert "Not graded yet: awaiting grading by hand (1 point)" in grace
+    assert "Score: 0.0 / 1.0" not in grace
+    assert "Test cell</a> (Score: 2.0 / 2.0)" in grace  # nbgrader's own entries stay
+    # the blank edition's answer was left as "YOUR ANSWER HERE": 0, and nothing awaits
+    bob = _feedback(out_dir, "bob", "one")
+    assert "Final score." in bob and "awaiting grading by hand" not in bob
+    assert "1 written answer\n  left unanswered was given 0 automatically." in bob
+    # a notebook without written answers: its score is final
+    dave = _feedback(out_dir, "dave", "two")
+    assert "Every point of this notebook is graded automatically: 3 / 3." in dave
+
+
+def test_feedback_after_grading_by_hand_says_the_score_is_final(graded, tmp_path):
+    """What the formgrader does (a manual score for the answer), then nbgrader's own
+    generate_feedback in the output folder (its nbgrader_config.py keeps our page): the
+    banner now gives the final split."""
+    import shutil
+
+    _, out_dir, tmp = graded
+    copy = tmp_path / "grades"
+    shutil.copytree(out_dir, copy)
+    config = course.course_config(copy, source=tmp / "notebooks", db=copy / "gradebook.db")
+    with course.Course(copy, config).gradebook() as gb:
+        grade = gb.find_grade("one-answer", "one", ASSIGNMENT, "grace")
+        grade.manual_score = 1.0
+        grade.needs_manual_grade = False
+        gb.db.commit()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
+                                f"{os.environ.get('PATH', '')}")
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT,
+                           "--student", "grace", "--force"], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    grace = _feedback(copy, "grace", "one")
+    assert "Final score." in grace and "(Score: 3.0 / 3.0)" in grace
+    assert "Graded automatically: 2 / 2 points;\n  written answers: 1 / 1 points." in grace
+    assert "awaiting grading by hand" not in grace

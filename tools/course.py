@@ -190,8 +190,75 @@ def course_config(root: Path, *, source: Path | None = None, db: Path | None = N
     if timeout is not None:
         config.Execute.timeout = timeout
         config.Execute.interrupt_on_timeout = True
-    config.HTMLExporter.template_name = "feedback"
+    configure_feedback(config)
     return config
+
+
+# ------------------------------------------------------------------ the feedback page
+
+# nbgrader's feedback page shows a written answer that nobody has graded yet as "Score: 0.0 /
+# 3.0" and a total that counts it as 0, with nothing saying that it is still to be graded by
+# hand. Ours extends nbgrader's template (tools/feedback_template/) with a banner that splits
+# the score into the automatic part and the points awaiting grading by hand, fed by
+# FeedbackGrades, nbgrader's GetGrades plus that tally. After grading by hand (the
+# formgrader), generating the feedback again says that the score is final.
+FEEDBACK_TEMPLATES = Path(__file__).resolve().parent / "feedback_template"
+
+
+def _feedback_grades():
+    """``FeedbackGrades``: nbgrader's ``GetGrades`` preprocessor, which puts each graded
+    cell's score into the notebook for the feedback template, plus what the banner says:
+    ``resources["nbgrader"]["grading"]`` = {auto_score, auto_max (the test cells),
+    manual_score, manual_max (answers graded by hand, or left blank), pending_points,
+    pending_count (answers still to be graded by hand), blank_count}, and
+    ``pending: True`` in the metadata of each answer still to be graded."""
+    from nbgrader import utils
+    from nbgrader.preprocessors import GetGrades
+
+    class FeedbackGrades(GetGrades):
+        def preprocess(self, nb, resources):
+            self.tally = {"auto_score": 0.0, "auto_max": 0.0, "manual_score": 0.0,
+                          "manual_max": 0.0, "pending_points": 0.0, "pending_count": 0,
+                          "blank_count": 0}
+            nb, resources = super().preprocess(nb, resources)
+            resources["nbgrader"]["grading"] = self.tally
+            return nb, resources
+
+        def _get_score(self, cell, resources) -> None:
+            super()._get_score(cell, resources)
+            meta = cell.metadata.nbgrader
+            grade = self.gradebook.find_grade(meta["grade_id"], self.notebook_id,
+                                              self.assignment_id, self.student_id)
+            points, score = float(grade.max_score), float(grade.score)
+            if not (utils.is_solution(cell) or utils.is_task(cell)):  # a test cell
+                self.tally["auto_score"] += score
+                self.tally["auto_max"] += points
+            elif grade.needs_manual_grade:   # an answer nobody has graded yet
+                meta["pending"] = True
+                self.tally["pending_points"] += points
+                self.tally["pending_count"] += 1
+            else:                            # graded by hand, or left blank (0 by nbgrader)
+                self.tally["manual_score"] += score
+                self.tally["manual_max"] += points
+                if grade.manual_score is None and grade.auto_score == 0:
+                    self.tally["blank_count"] += 1
+
+    return FeedbackGrades
+
+
+def configure_feedback(config) -> None:
+    """GenerateFeedback with FeedbackGrades and tools/feedback_template/, which extends
+    nbgrader's own feedback template (found through nbgrader's template folder)."""
+    import nbgrader
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+    nbgrader_templates = Path(nbgrader.__file__).parent / "server_extensions" / \
+        "formgrader" / "templates"
+    config.HTMLExporter.template_name = "labkit_feedback"
+    config.HTMLExporter.template_file = "labkit_feedback.html.j2"
+    config.HTMLExporter.extra_template_basedirs = [str(FEEDBACK_TEMPLATES),
+                                                   str(nbgrader_templates)]
+    config.GenerateFeedback.preprocessors = [_feedback_grades(), CSSHTMLHeaderPreprocessor]
 
 
 def _ensure_alembic_on_path() -> None:
@@ -367,7 +434,16 @@ def _write_course_config(out_dir: Path, config) -> None:
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {cd.course_id!r}\n"
         f"c.CourseDirectory.source_directory = {cd.source_directory!r}\n"
-        f"c.Execute.timeout = {config.Execute.timeout!r}\n",
+        f"c.Execute.timeout = {config.Execute.timeout!r}\n"
+        "\n# the feedback page that says which points await grading by hand (tools/course.py);\n"
+        "# nbgrader's own page if this checkout has moved\n"
+        "import sys  # noqa: E402\n\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+        "try:\n"
+        "    import course\n"
+        "    course.configure_feedback(c)\n"
+        "except ImportError:\n"
+        "    pass\n",
         encoding="utf-8")
 
 
