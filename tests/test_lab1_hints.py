@@ -1,0 +1,127 @@
+"""Lab 1's plain-assert test cells (notebooks 01, 03, 05) turn the mistakes a student made in a
+trial run into failed tests that say what to fix, never a bare PyTorch or Python error.
+
+For each notebook one kernel runs the instructor edition's cells in order; at each solution
+cell with a known mistake it first runs the mistaken code and the test cell after it (whose
+error must carry the hint), then the instructor's code and the test cell again (which must
+pass), and goes on. One kernel per notebook keeps this to seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+
+LAB1 = Path(__file__).resolve().parents[1] / "notebooks" / "lab1"
+
+# notebook -> {solution grade_id: [(mistaken source, text the test cell's error must contain)]}
+MISTAKES = {
+    "01_tensor_basics": {
+        "01-subtract": [(
+            # the name after `as` is deleted when the except block ends
+            "M_inplace = M.clone()\nD_operator = M - N\nD_function = torch.sub(M, N)\ntry:\n"
+            "    M_inplace.sub_(N)\n    inplace_error = None\n"
+            "except RuntimeError as inplace_error:\n    pass\n",
+            "Write `except RuntimeError as error:` and, inside the block, `inplace_error = error`",
+        )],
+        "01-random-product": [(
+            "generator = torch.Generator().manual_seed(0)\n"
+            "P = torch.normal(0.0, 0.01, size=(3, 2), generator=generator)\n",
+            "not defined: Q, Q_T, PQ_T",
+        )],
+    },
+    "03_logistic_regression_nn": {
+        "03-model": [(
+            "class LogisticRegressionNN(nn.Module):\n    def __init__(self, num_inputs):\n"
+            "        super().__init__()\n        self.linear = nn.Linear(num_inputs, 1)\n"
+            "        nn.init.normal_(self.linear.weight, std=0.01)\n"
+            "        nn.init.zeros_(self.linear.bias)\n\n    def forward(self, X):\n"
+            "        self.linear(X).squeeze(1)\n",
+            "forward should return the logits, a tensor, got NoneType (a missing return?)",
+        )],
+        "03-loss-optimizer": [(
+            "def make_loss_and_optimizer(net, lr):\n    loss = nn.BCEWithLogitsLoss()\n"
+            "    optimizer = torch.optim.SGD(net.parameters(), lr=lr)\n",
+            "should return the pair (loss, optimizer), got None (a missing return?)",
+        )],
+        "03-train-epoch": [(
+            # notebook 05's accuracy, argmax over the classes, on (B,) logits
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in train_loader:\n        y_hat = net(X)\n        l = loss(y_hat, y)\n"
+            "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int((y_hat.argmax(dim=1) == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct / num_examples\n",
+            "fix: the logits are (B,), one per example: predict class 1 where y_hat > 0",
+        )],
+    },
+    "05_softmax_regression_nn": {
+        "05-model": [(
+            # no nn.Flatten: PyTorch's "mat1 and mat2 shapes cannot be multiplied" on images
+            "def softmax_regression_nn(num_inputs=784, num_outputs=10):\n"
+            "    net = nn.Sequential(nn.Linear(num_inputs, num_outputs))\n"
+            "    nn.init.normal_(net[0].weight, std=0.01)\n    nn.init.zeros_(net[0].bias)\n"
+            "    return net\n",
+            "the model fails on a batch of shape (5, 1, 28, 28)",
+        )],
+        "05-train-epoch": [(
+            # notebook 04's accuracy, which this notebook does not define
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y)\n        optimizer.zero_grad()\n        l.backward()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "count the correct predictions with lk.accuracy(y_hat, y)",
+        ), (
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    for X, y in train_iter:\n        l = loss(net(X), y)\n"
+            "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n",
+            "got None (a missing return?)",
+        )],
+    },
+}
+FLATTEN_HINT = ("start the model with nn.Flatten(), which turns each image into a row, "
+                "(N, 1, 28, 28) -> (N, 784)")
+
+
+def _error(cell) -> str | None:
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    return f"{errors[0].ename}: {errors[0].evalue}" if errors else None
+
+
+@pytest.mark.parametrize("notebook", list(MISTAKES))
+def test_a_mistake_fails_its_test_cell_with_a_hint(notebook, monkeypatch):
+    monkeypatch.setenv("LABKIT_OFFLINE", "1")  # the kernel never tries to download
+    nb = nbformat.read(LAB1 / f"{notebook}.ipynb", as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    last = max(ids.index(gid) for gid in MISTAKES[notebook]) + 1  # the last test cell
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(LAB1)}})
+    seen = []
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells[:last + 1]):
+            if cell.cell_type != "code":
+                continue
+            gid = ids[index]
+            test = nb.cells[index + 1]
+            for source, hint in MISTAKES[notebook].get(gid, []):
+                wrong, check = new_code_cell(source), new_code_cell(test.source)
+                client.execute_cell(wrong, index)
+                client.execute_cell(check, index + 1)
+                error = _error(check)
+                assert error and error.startswith("AssertionError: "), (gid, error)
+                assert hint in error, (gid, hint, error)
+                seen.append((gid, error))
+            client.execute_cell(cell, index)
+            assert _error(cell) is None, (notebook, index, _error(cell))
+    assert len(seen) == sum(len(v) for v in MISTAKES[notebook].values())
+    if notebook.startswith("05"):
+        model_error = dict(seen)["05-model"]
+        assert FLATTEN_HINT in model_error, model_error
