@@ -5,8 +5,12 @@ Notebook 02 has the student write ``sigmoid``, ``binary_cross_entropy`` and
 ``cross_entropy``. Each checker compares the student's function with PyTorch's in float64
 (values, and gradients as vector-Jacobian products with a fixed random upstream gradient),
 tries extreme inputs (+-100, +-1e4) in float64 and float32, checks properties (range,
-symmetry, rows summing to 1, shift invariance), that the input is left unchanged, and that
-the function still works when PyTorch's and labkit's own version are unavailable.
+symmetry, rows summing to 1, shift invariance), that the input is left unchanged, that a
+loss rejects an unknown ``reduction`` with a ``ValueError`` naming it (as the notebooks ask,
+and as PyTorch does), and that the function still works when PyTorch's and labkit's own
+version are unavailable. A gradient that is wrong only at 0 is blamed on the operation with a
+kink that the student's graph holds (``x.abs()``, ``clamp``, ``relu``, ``torch.maximum``), read
+from autograd, never guessed.
 
 Tolerances: float64 values and gradients within ``rtol=1e-6, atol=1e-10`` (a correct
 formula differs from PyTorch by rounding, ~1e-15); float32 within ``rtol=1e-4, atol=1e-5``.
@@ -692,7 +696,8 @@ def _bce_extremes(dtype):
 def binary_cross_entropy(fn) -> None:
     """Check the student's ``binary_cross_entropy(input, target, reduction="mean")``: on
     probabilities, like ``F.binary_cross_entropy`` (each log clamped at -100), for every
-    reduction, values and gradients in float64, finite where p is exactly 0 or 1."""
+    reduction, values and gradients in float64, finite where p is exactly 0 or 1; an
+    unknown reduction raises a ValueError that names it."""
     loss = _Loss("binary_cross_entropy",
                  lambda p, t, reduction="mean": F.binary_cross_entropy(p, t,
                                                                       reduction=reduction),
@@ -769,7 +774,8 @@ def binary_cross_entropy_with_logits(fn) -> None:
     reduction="mean")``: on logits, exact and finite (with finite gradients) for any finite
     logit, like ``F.binary_cross_entropy_with_logits``, for every reduction; the gradient
     is also checked at the logit 0, where ``sigmoid(0) - t`` is lost by a formula built on
-    ``x.abs()``, ``clamp`` or ``relu``."""
+    ``x.abs()``, ``clamp`` or ``relu``.; an unknown reduction
+    raises a ValueError that names it."""
     loss = _Loss("binary_cross_entropy_with_logits",
                  lambda x, t, reduction="mean": F.binary_cross_entropy_with_logits(
                      x, t, reduction=reduction),
@@ -848,7 +854,8 @@ def cross_entropy(fn) -> None:
     """Check the student's ``cross_entropy(input, target, reduction="mean")``: logits
     ``(N, C)`` and int64 targets ``(N,)``, the true class's entry of ``log_softmax``
     (finite at logits +-1e4, where ``-log(softmax)`` gives inf), equal to
-    ``F.cross_entropy`` for every reduction, values and gradients."""
+    ``F.cross_entropy`` for every reduction, values and gradients; an unknown reduction
+    raises a ValueError that names it."""
     loss = _Loss("cross_entropy",
                  lambda X, y, reduction="mean": F.cross_entropy(X, y, reduction=reduction),
                  _ce_inputs, _ce_candidates, _ce_extremes, "F.cross_entropy")
