@@ -774,8 +774,8 @@ def binary_cross_entropy_with_logits(fn) -> None:
     reduction="mean")``: on logits, exact and finite (with finite gradients) for any finite
     logit, like ``F.binary_cross_entropy_with_logits``, for every reduction; the gradient
     is also checked at the logit 0, where ``sigmoid(0) - t`` is lost by a formula built on
-    ``x.abs()``, ``clamp`` or ``relu``.; an unknown reduction
-    raises a ValueError that names it."""
+    ``x.abs()``, ``clamp`` or ``relu``; an unknown reduction raises a ValueError that names
+    it."""
     loss = _Loss("binary_cross_entropy_with_logits",
                  lambda x, t, reduction="mean": F.binary_cross_entropy_with_logits(
                      x, t, reduction=reduction),
