@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -252,3 +253,22 @@ def test_grade_refuses_an_output_folder_it_would_wipe_wrongly(tmp_path):
     with pytest.raises(course.CourseError, match="nbgrader_config.py that grade did not write"):
         course.grade(sub, ASSIGNMENT, out_dir=course_dir, source=tmp_path / "notebooks")
     assert (course_dir / "nbgrader_config.py").read_text() == "c = get_config()\n"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("assignment", [None, "lab2"])
+def test_make_student_and_grade_take_the_assignment(tmp_path, assignment):
+    """`make student` / `make grade SUBMITTED=DIR` run tools/course.py for lab1, or for the
+    assignment ASSIGNMENT=... names (make -n prints the commands without running them)."""
+    venv = tmp_path / "venv"  # nothing is installed: make -n only prints
+    extra = [f"ASSIGNMENT={assignment}"] if assignment else []
+    expected = assignment or "lab1"
+    for target, command in (
+            (["student"], f'tools/course.py student --assignment "{expected}"'),
+            (["grade", "SUBMITTED=subs", "TIMEOUT=300"],
+             f'tools/course.py grade "subs" --assignment "{expected}" --timeout "300"')):
+        done = subprocess.run(["make", "-n", *target, f"VENV={venv}", *extra], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        printed = " ".join(done.stdout.replace("\\\n", " ").split())  # one line per command
+        assert f'"{venv}/bin/python" {command}' in printed, done.stdout
