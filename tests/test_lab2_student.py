@@ -23,12 +23,13 @@ two are grouped: both are wrong in ``bugs-a``, and both cells lose their points 
 the backward pass's bug alone fails its cell's checker (with the notebook's correct ``relu``)
 and that the wrong ``relu`` alone fails it too: the group is needed, and each bug of it counts.
 
-Speed: a notebook's floor is about 10 s (kernel, imports, data), its full run 15-25 s. Where a
-realistic bug can, it raises on the notebook's main training path, so that the training cells
-after it fail at once: ``relu`` with Python's ``max`` and the transposed weights of ``mlp``
-(06), the missing ``nn.Flatten`` of ``mlp_nn`` and ``mlp_with_dropout`` on MNIST (07, 08), and
-``len(data_iter.dataset)`` in ``evaluate_loss`` (07: each run stops after one epoch), and
-``parameters()`` for ``named_parameters()`` in ``sgd_with_weight_decay`` (08).
+Speed: a notebook graded here costs 5-10 s before its first exercise (kernel, imports, data)
+and 15-25 s run to the end. Where a realistic bug can, it raises on the notebook's main
+training path, so that the training cells after it fail at once: ``relu`` with Python's
+``max`` and the transposed weights of ``mlp`` (06); the missing ``nn.Flatten`` of ``mlp_nn``
+and of ``mlp_with_dropout`` on MNIST's images (07, 08); ``len(data_iter.dataset)`` in
+``evaluate_loss`` (07: each run stops after one epoch); ``parameters()`` for
+``named_parameters()`` in ``sgd_with_weight_decay`` (08).
 """
 
 from __future__ import annotations
