@@ -1,6 +1,10 @@
 """Model selection: a validation split, k-fold indices and k-fold cross-validation.
 
-Introduced in lab 2's ``08_regularization_and_model_selection``.
+``train_val_split`` is introduced in lab 2's ``06_mlp_scratch`` (every model choice of
+lab 2 is made on a validation split) and used again in ``07_mlp_nn``; k-fold
+cross-validation in ``08_regularization_and_model_selection``, where the student writes
+``kfold_indices`` (checked by ``lk.check.kfold_indices``) and ``cross_validate`` produces
+the fold tables.
 
 The rule behind all three: hyperparameters (depth, width, activation, dropout, weight
 decay, learning rate, number of epochs) are chosen on data the model was not trained on,
