@@ -73,7 +73,7 @@ from labkit.data.idx import (
     read_idx,
     remove_abandoned_temp_files,
 )
-from labkit.data.standin import MARKER_NAME, read_marker
+from labkit.data.standin import MARKER_NAME, STANDIN_GENERATOR, read_marker
 
 __all__ = [
     "TORCHVISION_FILES",
@@ -612,7 +612,8 @@ def _stale_standin_version(spec: IDXDatasetSpec, raw: Path):
         info = json.loads((raw / MARKER_NAME).read_text())
     except (OSError, ValueError):
         return None
-    if (isinstance(info, dict) and info.get("generator") == spec.standin_generator
+    if (isinstance(info, dict)  # markers of labkit 0.1's first stand-in name no generator
+            and info.get("generator", STANDIN_GENERATOR) == spec.standin_generator
             and info.get("version") != spec.standin_version):
         return info.get("version")
     return None
