@@ -262,13 +262,16 @@ def test_make_student_and_grade_take_the_assignment(tmp_path, assignment):
     assignment ASSIGNMENT=... names (make -n prints the commands without running them)."""
     venv = tmp_path / "venv"  # nothing is installed: make -n only prints
     extra = [f"ASSIGNMENT={assignment}"] if assignment else []
+    # under `make test` the outer make's variables (VENV=..., ASSIGNMENT=...) would reach this
+    # make through MAKEFLAGS: it starts clean, as an instructor's shell does
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     expected = assignment or "lab1"
     for target, command in (
             (["student"], f'tools/course.py student --assignment "{expected}"'),
             (["grade", "SUBMITTED=subs", "TIMEOUT=300"],
              f'tools/course.py grade "subs" --assignment "{expected}" --timeout "300"')):
         done = subprocess.run(["make", "-n", *target, f"VENV={venv}", *extra], cwd=REPO,
-                              capture_output=True, text=True, timeout=60)
+                              env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         printed = " ".join(done.stdout.replace("\\\n", " ").split())  # one line per command
         assert f'"{venv}/bin/python" {command}' in printed, done.stdout
