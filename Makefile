@@ -5,6 +5,7 @@
 #   make bench  the speed benchmarks (softmax regression, MLP; data cache and stand-ins)
 #   make student                the student edition of lab 1 into release/lab1/ (nbgrader)
 #   make grade SUBMITTED=DIR    autograde DIR/<student_id>/lab1/*.ipynb into build/grades/
+#   ASSIGNMENT=lab2 with either: lab 2 instead (release/lab2/, DIR/<student_id>/lab2/*.ipynb)
 # VENV can point anywhere (CI keeps one outside the clone, keyed by the dependency list).
 PYTHON ?= python3
 VENV ?= .venv

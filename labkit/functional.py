@@ -11,9 +11,11 @@ here. The ``torch.nn`` notebooks call them as the from-scratch side of a compari
 ``03_logistic_regression_nn`` checks ``nn.BCEWithLogitsLoss`` against
 ``binary_cross_entropy_with_logits`` and uses it for its from-scratch twin;
 ``05_softmax_regression_nn`` checks ``nn.CrossEntropyLoss`` against ``cross_entropy``, and
-uses it for the loss-scale question and the from-scratch twin. Lab 2 (``06_mlp_scratch``)
-adds the hidden-layer activations (``relu``, ``leaky_relu``, ``tanh``, ``elu``),
-``mse_loss`` for regression and ``dropout``, with their checkers.
+uses it for the loss-scale question and the from-scratch twin. Lab 2 adds the hidden-layer
+activations (``relu``, ``leaky_relu``, ``tanh``, ``elu``) and ``mse_loss`` for regression in
+``06_mlp_scratch``, and ``dropout`` in ``08_regularization_and_model_selection``, each
+written by the student and checked (``labkit/check/activations.py``, ``mlp.py``,
+``regularization.py``); ``07_mlp_nn`` compares ``nn.MSELoss`` with ``mse_loss``.
 
 Every function is built from elementary tensor operations only (``exp``, ``expm1``,
 ``log``, ``sum``, ``amax``, ``clamp``, ``where``, ``gather``, ``rand``) and never calls

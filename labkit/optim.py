@@ -9,10 +9,13 @@ loss and loop there, not the update again), and ``03_logistic_regression_nn`` an
 ``torch.optim.SGD``'s on a mean loss. The ``SGD`` object is the ``torch.optim.SGD``-like
 form, for a model trained with an optimizer (``lk.train`` accepts either); the lab 1
 notebooks use ``torch.optim.SGD`` itself. In
-lab 2 (``08_regularization_and_model_selection``) the student writes momentum, RMSprop and
-Adam updates, checked by ``lk.check.sgd_momentum``/``rmsprop``/``adam``
-(``labkit/check/adaptive.py``); ``SGD(momentum=...)``, ``RMSprop`` and ``Adam`` here match
-their ``torch.optim`` twins step for step.
+lab 2's ``07_mlp_nn`` the student writes the momentum, RMSprop and Adam updates
+(``sgd_momentum``, ``rmsprop``, ``adam``), checked by ``lk.check.sgd_momentum``/``rmsprop``/
+``adam`` (``labkit/check/adaptive.py``) against ``torch.optim``, and compares them with
+``torch.optim`` on a network step for step; ``08_regularization_and_model_selection`` uses
+``torch.optim.SGD``'s ``weight_decay``. ``SGD(momentum=..., weight_decay=...)``,
+``RMSprop`` and ``Adam`` here are labkit's own versions, which match their ``torch.optim``
+twins step for step (``tests/test_optim.py``).
 
 Two forms:
 

@@ -1,6 +1,10 @@
 """Model selection: a validation split, k-fold indices and k-fold cross-validation.
 
-Introduced in lab 2's ``08_regularization_and_model_selection``.
+``train_val_split`` is introduced in lab 2's ``06_mlp_scratch`` (every model choice of
+lab 2 is made on a validation split) and used again in ``07_mlp_nn``; k-fold
+cross-validation in ``08_regularization_and_model_selection``, where the student writes
+``kfold_indices`` (checked by ``lk.check.kfold_indices``) and ``cross_validate`` produces
+the fold tables.
 
 The rule behind all three: hyperparameters (depth, width, activation, dropout, weight
 decay, learning rate, number of epochs) are chosen on data the model was not trained on,
@@ -19,6 +23,7 @@ Shapes: ``N`` examples; ``X`` ``(N, ...)``, ``y`` ``(N, ...)``.
 
 from __future__ import annotations
 
+import math
 import numbers
 import statistics
 import time
@@ -137,6 +142,26 @@ def kfold_indices(n: int, k: int, seed: int | None = 0
     return folds
 
 
+def _column_format(values: list[float], digits: int):
+    """A formatter for one column of numbers: ``digits`` significant digits of the column's
+    largest magnitude, the same decimals for every row (scientific notation when the
+    largest magnitude is below 1e-3 or at least 1e5); ``spread=True`` (the standard
+    deviation) keeps at least two significant digits of the value itself."""
+    largest = max((abs(v) for v in values if math.isfinite(v)), default=0.0)
+    if largest != 0.0 and not 1e-3 <= largest < 1e5:
+        def scientific(value: float, spread: bool = False) -> str:
+            return f"{value:.{digits - 1}e}"
+        return scientific
+    decimals = max(0, digits - 1 - math.floor(math.log10(largest))) if largest else digits
+
+    def fixed(value: float, spread: bool = False) -> str:
+        places = decimals
+        if spread and value != 0.0 and math.isfinite(value):
+            places = max(places, 1 - math.floor(math.log10(abs(value))))
+        return f"{value:.{places}f}"
+    return fixed
+
+
 class CrossValidationResult:
     """The outcome of ``cross_validate``: one row per fold, and their summary.
 
@@ -150,7 +175,8 @@ class CrossValidationResult:
 
     ``mean(column)`` and ``std(column)`` summarize a column (the standard deviation with
     ``k - 1`` in the denominator, the usual estimate from a sample); ``print(result)``
-    shows the table with both.
+    shows the table with both (``table()``: significant digits, no timing column, so the
+    same run prints the same table).
     """
 
     def __init__(self, folds: list[dict], histories: list[History],
@@ -176,19 +202,40 @@ class CrossValidationResult:
         """Column form, ``{"fold": [...], "val_loss": [...], ...}`` (e.g. for pandas)."""
         return {name: self.column(name) for name in self.columns}
 
-    def table(self) -> str:
-        """The per-fold table, then the mean and the standard deviation of each column."""
-        numeric = [c for c in self.columns if c not in ("fold", "num_train", "num_val")]
-        head = f"{'fold':>5} {'train':>6} {'val':>5}" + "".join(f" {c:>10}" for c in numeric)
-        lines = [head, "-" * len(head)]
-        for row in self.folds:
-            lines.append(f"{row['fold']:>5} {row['num_train']:>6} {row['num_val']:>5}"
-                         + "".join(f" {row[c]:>10.4f}" for c in numeric))
-        lines.append("-" * len(head))
-        for label, fn in (("mean", self.mean), ("std", self.std)):
-            lines.append(f"{label:>5} {'':>6} {'':>5}"
-                         + "".join(f" {fn(c):>10.4f}" for c in numeric))
-        return "\n".join(lines)
+    def table(self, digits: int = 4, seconds: bool = False) -> str:
+        """The per-fold table, then the mean and the standard deviation of each column.
+
+        Args:
+            digits: significant digits of each column's largest value (4). A column is
+                printed with one number of decimals throughout, so its figures line up; a
+                column whose values are all below 0.001 (a regression's squared errors, say)
+                or 1e5 and above is printed in scientific notation. The standard deviation
+                gets at least two significant digits of its own.
+            seconds: add the ``seconds`` column (each fold's training time). Off by
+                default: it changes from run to run, and the table should not.
+        """
+        digits = check_positive_int(digits, "digits")
+        if not isinstance(seconds, bool):
+            raise TypeError(f"seconds must be True or False, got {describe(seconds)}")
+        numeric = [c for c in self.columns if c not in ("fold", "num_train", "num_val")
+                   and (seconds or c != "seconds")]
+        formats = {c: _column_format(self.column(c) + [self.mean(c)], digits) for c in numeric}
+        rows = [(f"{row['fold']:>5} {row['num_train']:>6} {row['num_val']:>5}",
+                 [formats[c](row[c]) for c in numeric]) for row in self.folds]
+        summary = [(f"{'mean':>5} {'':>6} {'':>5}", [formats[c](self.mean(c)) for c in numeric]),
+                   (f"{'std':>5} {'':>6} {'':>5}",
+                    [formats[c](self.std(c), spread=True) for c in numeric])]
+        width = {c: max([10, len(c)] + [len(cells[i]) for _, cells in rows + summary])
+                 for i, c in enumerate(numeric)}  # a wider figure widens its column
+        head = f"{'fold':>5} {'train':>6} {'val':>5}" + "".join(f" {c:>{width[c]}}"
+                                                               for c in numeric)
+
+        def line(start, cells):
+            return start + "".join(f" {cell:>{width[c]}}" for c, cell in zip(numeric, cells))
+
+        rule = "-" * len(head)
+        return "\n".join([head, rule, *(line(*r) for r in rows), rule,
+                          *(line(*r) for r in summary)])
 
     def __repr__(self) -> str:
         return self.table()
@@ -281,6 +328,6 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
         rows.append({c: row[c] for c in columns})
         histories.append(history)
         if progress:
-            shown = ", ".join(f"{c} {row[c]:.4f}" for c in columns[3:-1])
+            shown = ", ".join(f"{c} {row[c]:.4g}" for c in columns[3:-1])
             print(f"fold {i}/{k}: {shown} ({row['seconds']:.1f} s)", flush=True)
     return CrossValidationResult(rows, histories, columns, nets)

@@ -7,9 +7,11 @@ reference, which ``03_logistic_regression_nn`` and ``05_softmax_regression_nn`` 
 from-scratch side of their step-for-step comparisons (05 also checks the student's
 optimizer loop against it). Notebooks 02-05 collect their epochs in a ``History`` for
 ``plot_history``; lab 1 trains with the student's own loops and never calls ``train``
-(many epochs, progress bar, live plot, TensorBoard), which the CLI runs and lab 2's
-``cross_validate`` builds on. The same loop trains both kinds of model with both kinds of
-updater:
+(many epochs, progress bar, live plot, TensorBoard), which the CLI runs and ``cross_validate``
+builds on. Lab 2 uses it directly: ``07_mlp_nn`` for its TensorBoard run (``log_dir=``)
+and as the from-scratch side of a comparison (``train_epoch``),
+``08_regularization_and_model_selection`` for every network it trains (``metric=None`` for
+the regression). The same loop trains both kinds of model with both kinds of updater:
 
 - a scratch model with the seeds' functional update, d2l style::
 

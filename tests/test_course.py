@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -291,8 +292,6 @@ def test_feedback_after_grading_by_hand_says_the_score_is_final(graded, tmp_path
     """What the formgrader does (a manual score for the answer), then nbgrader's own
     generate_feedback in the output folder (its nbgrader_config.py keeps our page): the
     banner now gives the final split."""
-    import shutil
-
     _, out_dir, tmp = graded
     copy = tmp_path / "grades"
     shutil.copytree(out_dir, copy)
@@ -312,3 +311,25 @@ def test_feedback_after_grading_by_hand_says_the_score_is_final(graded, tmp_path
     assert "Final score." in grace and "(Score: 3.0 / 3.0)" in grace
     assert "Graded automatically: 2 / 2 points;\n  written answers: 1 / 1 points." in grace
     assert "awaiting grading by hand" not in grace
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("assignment", [None, "lab2"])
+def test_make_student_and_grade_take_the_assignment(tmp_path, assignment):
+    """`make student` / `make grade SUBMITTED=DIR` run tools/course.py for lab1, or for the
+    assignment ASSIGNMENT=... names (make -n prints the commands without running them)."""
+    venv = tmp_path / "venv"  # nothing is installed: make -n only prints
+    extra = [f"ASSIGNMENT={assignment}"] if assignment else []
+    # under `make test` the outer make's variables (VENV=..., ASSIGNMENT=...) would reach this
+    # make through MAKEFLAGS: it starts clean, as an instructor's shell does
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    expected = assignment or "lab1"
+    for target, command in (
+            (["student"], f'tools/course.py student --assignment "{expected}"'),
+            (["grade", "SUBMITTED=subs", "TIMEOUT=300"],
+             f'tools/course.py grade "subs" --assignment "{expected}" --timeout "300"')):
+        done = subprocess.run(["make", "-n", *target, f"VENV={venv}", *extra], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        printed = " ".join(done.stdout.replace("\\\n", " ").split())  # one line per command
+        assert f'"{venv}/bin/python" {command}' in printed, done.stdout

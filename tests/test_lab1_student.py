@@ -1,8 +1,9 @@
 """Lab 1's student edition and known-bug submissions, graded by nbgrader (issue 8, section 7).
 
-One `make grade` run (tools/course.py grade) over three submissions shares the work of every
-test here (tests/test_lab1_instructor.py grades the instructor edition in a file of its own,
-so that pytest-xdist can run the two grading runs on its two workers at once):
+One `make grade` run (tools/course.py grade, through tests/grading.py) over three submissions
+shares the work of every test here (tests/test_lab1_instructor.py grades the instructor edition
+in a file of its own, so that pytest-xdist can run the two grading runs on its two workers at
+once):
 
 - ``blank``: the student edition that nbgrader generates: zero automatic points;
 - ``bugs-a`` and ``bugs-b``: notebooks 02 and 04 with known bugs (tests/known_bugs.py) pasted
@@ -21,20 +22,11 @@ validation (Validator with its own execution) runs on notebook 01 to show it agr
 
 from __future__ import annotations
 
-import json
-import shutil
-import sys
-from pathlib import Path
-
+import grading
 import known_bugs as kb
-import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
-import course  # noqa: E402
-
-LAB1 = REPO / "notebooks" / "lab1"
+LAB1 = grading.REPO / "notebooks" / "lab1"
 NB02, NB04 = "02_logistic_regression_scratch", "04_softmax_regression_scratch"
 STUDENTS = ("blank", "bugs-a", "bugs-b")
 
@@ -69,120 +61,42 @@ def bug(function: str, name: str, notebook: str) -> kb.Bug:
                 and nb_id in b.notebooks)
 
 
-def paste(notebook: str, replacements: dict[str, str]) -> nbformat.NotebookNode:
-    """The instructor edition of ``notebook`` with each function's solution cell replaced by
-    the given source."""
-    nb = nbformat.read(LAB1 / f"{notebook}.ipynb", as_version=4)
-    for function, source in replacements.items():
-        cells = [c for c in nb.cells if c.cell_type == "code"
-                 and c.metadata.get("nbgrader", {}).get("solution")
-                 and f"def {function}(" in c.source]
-        assert len(cells) == 1, f"{notebook}: {len(cells)} solution cells define {function}"
-        cells[0].source = source
-    return nb
-
-
-def test_cell(notebook: str, function: str) -> str:
-    """The grade_id of the graded cell that checks ``function``."""
-    nb = nbformat.read(LAB1 / f"{notebook}.ipynb", as_version=4)
-    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-           if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-           and f"lk.check.{function}(" in c.source]
-    assert len(ids) == 1, f"{notebook}: {len(ids)} graded cells call lk.check.{function}"
-    return ids[0]
-
-
-test_cell.__test__ = False  # a helper, not a pytest test
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """The student edition and one grading run over the three submissions."""
     tmp = tmp_path_factory.mktemp("lab1-student")
-    release = course.generate_student_edition("lab1", tmp / "course", source=REPO / "notebooks")
-    sub = tmp / "submitted"
-    for student in STUDENTS:
-        (sub / student / "lab1").mkdir(parents=True)
-    for path in sorted(LAB1.glob("*.ipynb")):
-        shutil.copy(release / path.name, sub / "blank" / "lab1" / path.name)
+    release = grading.student_edition("lab1", tmp)
+    submissions = {"blank": {p.stem: release / p.name for p in grading.notebooks("lab1")}}
     for notebook, groups in BUG_GROUPS.items():
         for student, functions in groups.items():
             sources = {f: bug(f, name, notebook).source for f, name in functions.items()}
-            nbformat.write(paste(notebook, sources), sub / student / "lab1" / f"{notebook}.ipynb")
-    out = tmp / "grades"
-    rows = course.grade(sub, "lab1", out_dir=out, log=lambda *a: None)
-    return {"rows": rows, "out": out, "release": release, "tmp": tmp}
-
-
-def _rows(graded, student):
-    return {r.notebook: r for r in graded["rows"] if r.student_id == student}
-
-
-def _validator(invert: bool):
-    """nbgrader's Validator, judging notebooks already executed by nbgrader (no re-run)."""
-    from nbgrader.preprocessors import CheckCellMetadata
-    from nbgrader.validator import Validator
-
-    validator = Validator(invert=invert, ignore_checksums=True)
-    validator.preprocessors = [CheckCellMetadata]
-    return validator
-
-
-def _points():
-    return {p.stem: course.notebook_points(p) for p in sorted(LAB1.glob("*.ipynb"))}
+            submissions.setdefault(student, {})[notebook] = grading.paste(
+                LAB1 / f"{notebook}.ipynb", sources)
+    return grading.grade(tmp, "lab1", submissions, release=release)
 
 
 def test_blank_student_edition_gets_zero_automatic_points(graded):
-    rows = _rows(graded, "blank")
-    for name, row in rows.items():
-        assert (row.status, row.score) == ("ok", 0), (name, row)
+    grading.assert_zero_points(graded, "blank")
 
 
 def test_student_edition_fails_every_graded_test(graded):
     """nbgrader validate --invert's verdict: no graded test passes on the blank edition."""
-    autograded = graded["out"] / "autograded" / "blank" / "lab1"
-    validator = _validator(invert=True)
-    for name in _points():
-        assert validator.validate(str(autograded / f"{name}.ipynb")) == {}, name
+    grading.assert_validates(graded, "blank", invert=True)
 
 
 def test_student_edition_runs_until_the_first_exercise(graded):
-    autograded = graded["out"] / "autograded" / "blank" / "lab1"
-    for name in _points():
-        nb = nbformat.read(autograded / f"{name}.ipynb", as_version=4)
-        for index, cell in enumerate(nb.cells):
-            if cell.metadata.get("nbgrader", {}).get("solution"):
-                break
-            errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-            assert not errors, f"{name}, cell {index} fails in the student edition: {errors}"
+    grading.assert_runs_until_the_first_exercise(graded, "blank")
 
 
 def test_student_edition_hides_every_solution(graded):
-    release = graded["release"]
-    for name in _points():
-        student = json.dumps(nbformat.read(release / f"{name}.ipynb", as_version=4))
-        assert "BEGIN SOLUTION" not in student and "HIDDEN TESTS" not in student, name
-        assert "getsource" not in student, f"{name} prints labkit source in the student edition"
+    grading.assert_hides_every_solution(graded.release, "lab1")
 
 
 @pytest.mark.parametrize("student", ["bugs-a", "bugs-b"])
 def test_known_bugs_lose_the_points_of_their_cells(graded, student):
-    scores = course.cell_scores(graded["out"], student, "lab1")
-    for notebook, groups in BUG_GROUPS.items():
-        broken = {test_cell(notebook, f) for f in groups[student]}
-        points = _points()[notebook].auto
-        assert sorted(scores[notebook]) == sorted(points)
-        for cell, (score, max_score) in scores[notebook].items():
-            assert max_score == points[cell]
-            if cell in broken:
-                assert score == 0, f"{student} {notebook}: {cell} kept its points"
-            else:
-                assert score == max_score, f"{student} {notebook}: {cell} lost its points"
-    rows = _rows(graded, student)
-    for notebook, groups in BUG_GROUPS.items():
-        lost = sum(_points()[notebook].auto[test_cell(notebook, f)] for f in groups[student])
-        assert rows[notebook].score == rows[notebook].max_score - lost
-        assert rows[notebook].status == "ok"
+    grading.assert_loses_exactly(graded, student, {
+        notebook: {grading.graded_cell(LAB1 / f"{notebook}.ipynb", f) for f in groups[student]}
+        for notebook, groups in BUG_GROUPS.items()})
 
 
 def test_every_graded_function_of_02_and_04_is_bugged_once():
@@ -204,8 +118,8 @@ def _calls_checker(notebook: str, function: str) -> bool:
 
 
 def test_grades_table_and_feedback_for_lab1(graded):
-    rows, out = graded["rows"], graded["out"]
-    assert len(rows) == len(STUDENTS) * len(_points())
+    rows, out = graded.rows, graded.out
+    assert len(rows) == len(STUDENTS) * len(grading.points("lab1"))
     for r in rows:
         assert (out / "feedback" / r.student_id / "lab1" / f"{r.notebook}.html").is_file()
     missing = [r for r in rows if r.student_id.startswith("bugs")
@@ -217,5 +131,5 @@ def test_nbgrader_validate_invert_on_notebook_01(graded):
     """nbgrader's own validation, with its own execution, of the student edition of 01."""
     from nbgrader.validator import Validator
 
-    result = Validator(invert=True).validate(str(graded["release"] / "01_tensor_basics.ipynb"))
+    result = Validator(invert=True).validate(str(graded.release / "01_tensor_basics.ipynb"))
     assert result == {}, result

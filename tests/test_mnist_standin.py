@@ -223,3 +223,41 @@ def test_thread_setting_is_restored():
     before = torch.get_num_threads()
     generate_mnist_standin(20, 10)
     assert torch.get_num_threads() == before
+
+
+# ------------------------------------------------------------- the drawing and its version
+def test_the_drawing_is_pinned_to_its_version():
+    """A changed drawing must come with a new MNIST_STANDIN_VERSION: stand-ins on disk are
+    reused as long as their marker names the current version (see standin_fingerprint)."""
+    import standin_fingerprint as fp
+
+    recorded = json.loads(fp.FINGERPRINTS.read_text())["mnist"]
+    assert recorded["version"] == MNIST_STANDIN_VERSION, (
+        f"MNIST_STANDIN_VERSION is {MNIST_STANDIN_VERSION} but {fp.FINGERPRINTS.name} holds "
+        f"the fingerprint of version {recorded['version']}: after checking the new drawing, "
+        f"run `python tests/standin_fingerprint.py`")
+    test_images = generate_mnist_standin(num_train=1, num_test=fp.NUM_IMAGES, seed=0)[2]
+    changed = fp.differences(recorded, fp.fingerprint(test_images))
+    assert not changed, (
+        f"the MNIST stand-in's drawing changed ({len(changed)} of {fp.NUM_IMAGES} images, "
+        f"first {changed[:5]}) but MNIST_STANDIN_VERSION is still {MNIST_STANDIN_VERSION}: "
+        f"raise it, or stand-ins already on disk keep the old digits; then run "
+        f"`python tests/standin_fingerprint.py`")
+
+
+def test_the_pin_catches_the_smallest_past_change(monkeypatch):
+    """The fingerprint tells apart drawings that differ only in the 0s' narrowest width (the
+    change of commit f011034, made without a version bump), and not the same drawing twice."""
+    import standin_fingerprint as fp
+
+    import labkit.data.mnist_standin as module
+
+    recorded = json.loads(fp.FINGERPRINTS.read_text())["mnist"]
+    _, _, images, labels = generate_mnist_standin(num_train=1, num_test=fp.NUM_IMAGES, seed=0)
+    assert fp.differences(recorded, fp.fingerprint(images)) == []
+    for _, style in module._COMPILED[0]:  # the 0s as drawn before that commit
+        monkeypatch.setattr(style, "narrowest", module._ASPECT[0])
+    older = generate_mnist_standin(num_train=1, num_test=fp.NUM_IMAGES, seed=0)[2]
+    changed = fp.differences(recorded, fp.fingerprint(older))
+    assert changed, "a narrower 0 went unnoticed by the fingerprint"
+    assert set(labels[changed].tolist()) == {0}, "only 0s should differ"

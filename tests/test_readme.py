@@ -1,6 +1,6 @@
-"""The README's claims that code can check: the point table of "For instructors" matches the
-notebooks' nbgrader metadata, and every row of "Coming from d2l" names labkit functions that
-exist and behave as the row says."""
+"""The README's claims that code can check: the point tables of "For instructors" (one per
+assignment) match the notebooks' nbgrader metadata, and every row of "Coming from d2l" names
+labkit functions that exist and behave as the row says."""
 
 from __future__ import annotations
 
@@ -26,11 +26,21 @@ def _section(title: str) -> str:
     return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_points_table_matches_the_notebooks():
-    block = course.readme_block("lab1", README)
-    assert block is not None, "README.md lacks the lab1 points markers"
-    assert block == course.points_table("lab1"), (
-        "README's point table is out of date: run python tools/course.py points --readme")
+@pytest.mark.parametrize("assignment", ["lab1", "lab2"])
+def test_points_table_matches_the_notebooks(assignment):
+    block = course.readme_block(assignment, README)
+    assert block is not None, f"README.md lacks the {assignment} points markers"
+    assert block == course.points_table(assignment), (
+        f"README's point table of {assignment} is out of date: run python tools/course.py "
+        f"points --assignment {assignment} --readme")
+
+
+def test_every_assignment_has_a_points_table():
+    assignments = sorted(p.name for p in (REPO / "notebooks").iterdir()
+                         if p.is_dir() and list(p.glob("*.ipynb")))
+    assert assignments == ["lab1", "lab2"]
+    for assignment in assignments:
+        assert course.readme_block(assignment, README) is not None, assignment
 
 
 def test_update_readme_rewrites_only_the_block(tmp_path):

@@ -58,3 +58,22 @@ def test_final_accuracy_takes_the_last_report(runner):
     nb.cells = [cell]
     assert runner.final_accuracy(nb) == 0.75
     assert runner.final_accuracy(nbformat.v4.new_notebook()) is None
+
+
+def test_make_run_covers_every_notebook_of_every_lab_in_order(runner, tmp_path, monkeypatch,
+                                                                capsys):
+    """Without arguments (`make run`) the runner takes notebooks/lab*/ in the lab's order:
+    lab 1's five, then lab 2's three."""
+    seen = []
+
+    def fake_run(path, out, timeout=600):
+        seen.append(path)
+        return {"name": path.stem, "ok": True, "seconds": 0.0, "accuracy": None, "error": None}
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    assert runner.main(["--out", str(tmp_path)]) == 0
+    expected = sorted((ROOT / "notebooks").glob("lab*/[0-9]*.ipynb"), key=lambda p: p.name)
+    assert seen == expected
+    assert [(p.parent.name, p.name[:2]) for p in seen] == (
+        [("lab1", f"0{i}") for i in range(1, 6)] + [("lab2", f"0{i}") for i in range(6, 9)])
+    assert capsys.readouterr().out.count("ok  ") == 8

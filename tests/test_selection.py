@@ -9,6 +9,7 @@ examples, a few epochs: well under a second per call).
 from __future__ import annotations
 
 import functools
+import re
 
 import pytest
 import torch
@@ -236,3 +237,55 @@ def test_cross_validate_refuses_a_reused_model_and_bad_arguments():
                           lambda n: torch.optim.SGD(n.parameters(), lr=0.1), 0, k=2)
     with pytest.raises(ValueError, match=r"column must be one of"):
         CrossValidationResult([], [], ("fold",)).mean("val_acc")
+
+
+def test_cross_validation_table_significant_digits_and_no_timing():
+    """A regression's small losses keep their digits (not 0.0003 / 0.0000), every column has
+    one number of decimals, and the default table has no timing: it is the same at every
+    run. ``seconds=True`` shows the timing; ``digits`` sets the precision."""
+    folds = [{"fold": 1, "num_train": 9, "num_val": 3, "train_loss": 1.234e-4,
+              "val_loss": 3.85e-4, "train_acc": 1.0, "val_acc": 0.9, "seconds": 0.0612},
+             {"fold": 2, "num_train": 9, "num_val": 3, "train_loss": 1.1e-4,
+              "val_loss": 2.99e-4, "train_acc": 0.9989, "val_acc": 0.85, "seconds": 0.0587}]
+    columns = ("fold", "num_train", "num_val", "train_loss", "val_loss", "train_acc",
+               "val_acc", "seconds")
+    result = CrossValidationResult(folds, [], columns)
+    lines = result.table().splitlines()
+    assert lines[0].split() == ["fold", "train", "val", "train_loss", "val_loss",
+                                "train_acc", "val_acc"]
+    assert lines[2].split() == ["1", "9", "3", "1.234e-04", "3.850e-04", "1.000", "0.9000"]
+    assert lines[3].split() == ["2", "9", "3", "1.100e-04", "2.990e-04", "0.999", "0.8500"]
+    assert lines[5].split() == ["mean", "1.167e-04", "3.420e-04", "0.999", "0.8750"]
+    # the standard deviation keeps two significant digits even where the column has fewer
+    assert lines[6].split() == ["std", "9.475e-06", "6.081e-05", "0.00078", "0.0354"]
+    assert len({len(line) for line in lines}) == 1  # every line as wide as the header
+    assert repr(result) == result.table() and "seconds" not in repr(result)
+    timed = result.table(seconds=True).splitlines()
+    assert timed[0].split()[-1] == "seconds" and timed[2].split()[-1] == "0.06120"
+    assert result.table(digits=2).splitlines()[2].split()[3:] == ["1.2e-04", "3.8e-04", "1.0",
+                                                                  "0.90"]
+    with pytest.raises(ValueError, match=r"digits must be a positive integer, got 0"):
+        result.table(digits=0)
+    with pytest.raises(TypeError, match=r"seconds must be True or False, got 'yes'"):
+        result.table(seconds="yes")
+
+
+def test_cross_validate_prints_the_same_table_at_every_run(capsys):
+    X, y, _, _ = lk.make_regression_data(120, 10, num_inputs=5, true_w=1.0, noise=0.01)
+    args = (lambda: lk.MLPScratch(5, (), 1), X, y, nn.MSELoss(),
+            lambda net: lk.SGD(net.parameters(), lr=0.05), 10)
+    tables = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        result = lk.cross_validate(*args, k=3, batch_size=20, metric=None)
+        tables.append(repr(result))
+    assert tables[0] == tables[1]
+    for line, row in zip(tables[0].splitlines()[2:5], result.folds):  # no 0.0000 any more:
+        shown = [float(cell) for cell in line.split()[3:]]          # 3 digits or more
+        assert shown == pytest.approx([row["train_loss"], row["val_loss"]], rel=5e-3), line
+    torch.manual_seed(0)
+    lk.cross_validate(*args, k=3, batch_size=20, metric=None, progress=True)
+    first = capsys.readouterr().out.splitlines()[0]  # the progress line: significant digits too
+    assert re.fullmatch(r"fold 1/3: train_loss [0-9.e-]+, val_loss [0-9.e-]+ \(\d+\.\d s\)", first)
+    assert float(first.split("val_loss ")[1].split()[0]) == pytest.approx(
+        result.folds[0]["val_loss"], rel=1e-3)

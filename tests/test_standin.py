@@ -172,3 +172,24 @@ def test_thread_setting_is_restored():
     before = torch.get_num_threads()
     generate_standin(20, 10)
     assert torch.get_num_threads() == before
+
+
+def test_the_drawing_is_pinned_to_its_version():
+    """A changed drawing must come with a new STANDIN_VERSION: stand-ins on disk are reused as
+    long as their marker names the current version (see standin_fingerprint)."""
+    import standin_fingerprint as fp
+
+    from labkit.data.standin import STANDIN_VERSION
+
+    recorded = json.loads(fp.FINGERPRINTS.read_text())["fashion"]
+    assert recorded["version"] == STANDIN_VERSION, (
+        f"STANDIN_VERSION is {STANDIN_VERSION} but {fp.FINGERPRINTS.name} holds the "
+        f"fingerprint of version {recorded['version']}: after checking the new drawing, run "
+        f"`python tests/standin_fingerprint.py`")
+    test_images = generate_standin(num_train=1, num_test=fp.NUM_IMAGES, seed=0)[2]
+    changed = fp.differences(recorded, fp.fingerprint(test_images))
+    assert not changed, (
+        f"the Fashion-MNIST stand-in's drawing changed ({len(changed)} of {fp.NUM_IMAGES} "
+        f"images, first {changed[:5]}) but STANDIN_VERSION is still {STANDIN_VERSION}: raise "
+        f"it, or stand-ins already on disk keep the old garments; then run "
+        f"`python tests/standin_fingerprint.py`")

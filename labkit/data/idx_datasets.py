@@ -46,6 +46,7 @@ import contextlib
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -72,7 +73,7 @@ from labkit.data.idx import (
     read_idx,
     remove_abandoned_temp_files,
 )
-from labkit.data.standin import MARKER_NAME, read_marker
+from labkit.data.standin import MARKER_NAME, STANDIN_GENERATOR, read_marker
 
 __all__ = [
     "TORCHVISION_FILES",
@@ -604,6 +605,20 @@ def _standin_complete(spec: IDXDatasetSpec, raw: Path) -> bool:
             and all(p.is_file() for p in _standin_files(spec, raw).values()))
 
 
+def _stale_standin_version(spec: IDXDatasetSpec, raw: Path):
+    """The version named by a complete stand-in's marker written by this generator in
+    another version (an older drawing, regenerated on the next load), else None."""
+    try:
+        info = json.loads((raw / MARKER_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if (isinstance(info, dict)  # markers of labkit 0.1's first stand-in name no generator
+            and info.get("generator", STANDIN_GENERATOR) == spec.standin_generator
+            and info.get("version") != spec.standin_version):
+        return info.get("version")
+    return None
+
+
 def _write_standin(spec: IDXDatasetSpec, root: Path) -> None:
     try:
         spec.write_standin(root)
@@ -705,9 +720,13 @@ def _check(spec: IDXDatasetSpec, root: Path, source: str) -> ImageData:
         if not _standin_complete(spec, raw):
             what = ("neither the real set nor the stand-in is" if source == "auto"
                     else "the stand-in is")
+            stale = _stale_standin_version(spec, raw)
+            state = ("absent or incomplete" if stale is None else
+                     f"drawn by another version of labkit's generator ({stale!r}; this labkit "
+                     f"draws version {spec.standin_version}), so it is out of date")
             raise DatasetNotFoundError(
-                f"{spec.name}: {what} on disk under {root} (the stand-in in {raw} is absent "
-                f"or incomplete); prepare it with `{cli_command(spec, 'prepare')}`")
+                f"{spec.name}: {what} on disk under {root} (the stand-in in {raw} is "
+                f"{state}); prepare it with `{cli_command(spec, 'prepare')}`")
         source_found = "synthetic"
     _clean(spec, raw)
     fresh = _read_checked(spec, files)
@@ -738,8 +757,10 @@ def status(spec: IDXDatasetSpec, root: PathLike | None = None) -> dict:
     Returns a dict: ``dataset`` (the spec's key), ``root``, ``root_origin``
     (``"argument"``, ``"LABKIT_DATA"``, ``"checkout"`` or ``"cwd"``), and for ``"real"`` and
     ``"synthetic"``: ``raw_folder``, ``files`` (name -> path or None), ``complete`` (bool),
-    ``cache`` (path or None). ``"auto_source"`` is the source ``load(source="auto",
-    download=False)`` would use.
+    ``cache`` (path or None); ``"synthetic"`` also has ``stale_version``: the version
+    named by a stand-in drawn by another version of the generator (regenerated on the next
+    load), else None. ``"auto_source"`` is the source ``load(source="auto", download=False)``
+    would use.
     """
     if root is not None:
         origin = "argument"
@@ -762,6 +783,7 @@ def status(spec: IDXDatasetSpec, root: PathLike | None = None) -> dict:
         cache = _cache_path(raw)
         result[source] = {"raw_folder": raw, "files": files, "complete": complete,
                           "cache": cache if cache.is_file() else None}
+    result["synthetic"]["stale_version"] = _stale_standin_version(spec, standin_raw)
     result["auto_source"] = "real" if not missing else "synthetic"
     return result
 
@@ -773,6 +795,9 @@ def format_status(spec: IDXDatasetSpec, info: dict) -> str:
                           ("synthetic", f"stand-in ({spec.standin_folder})")):
         s = info[source]
         state = "complete" if s["complete"] else "absent or incomplete"
+        if s.get("stale_version") is not None:
+            state = (f"out of date (drawn by generator version {s['stale_version']!r}, this "
+                     f"labkit draws {spec.standin_version}; redrawn on the next load)")
         lines.append(f"{title}: {state} in {s['raw_folder']}")
         for name, path in s["files"].items():
             lines.append(f"    {name:<26} {path.name if path else 'missing'}")

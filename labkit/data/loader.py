@@ -4,8 +4,9 @@
 reshuffled batches of the synthetic data); ``04_softmax_regression_scratch`` adds
 ``load_data_fashion_mnist``; ``05_softmax_regression_nn`` compares it with
 ``torchvision_datasets`` (``torchvision.datasets.FashionMNIST`` + ``ToTensor`` +
-``DataLoader``). Lab 2 uses the same two routes for MNIST (``load_data_mnist``,
-``torchvision_datasets(dataset="mnist")``).
+``DataLoader``). labkit offers the same two routes for MNIST (``load_data_mnist``,
+``torchvision_datasets(dataset="mnist")``); lab 2's notebooks take subsets of
+``load_mnist``'s tensors and cut them into ``InMemoryLoader`` batches directly.
 
 Why not the ``DataLoader`` route by default: it converts each image separately (uint8
 array -> PIL image -> ``ToTensor`` -> float tensor) and collates 256 of them in Python, which
