@@ -16,12 +16,11 @@ in a file of its own, so that pytest-xdist runs the two grading runs on its two 
   its points: the bugs of one submission do not interfere.
 
 One function of lab 2 is used by another graded one: notebook 06's backward pass
-``mlp_loss_and_grads`` runs the notebook's ``relu``, and ``lk.check.mlp_loss_and_grads`` runs it
-as the student wrote it. A wrong ``relu`` therefore costs the backward pass's cell too, so the
-two are grouped: both are wrong in ``bugs-a``, and both cells lose their points there.
-``test_06_backward_pass_bug_fails_its_checker_on_its_own`` proves, without a grading run, that
-the backward pass's bug alone fails its cell's checker (with the notebook's correct ``relu``)
-and that the wrong ``relu`` alone fails it too: the group is needed, and each bug of it counts.
+``mlp_loss_and_grads`` runs the notebook's ``relu``. When that ``relu`` fails
+``lk.check.relu``, ``lk.check.mlp_loss_and_grads`` puts a correct one in its place while it
+runs, so a wrong ``relu`` costs its own cell only: the wrong ``relu`` is in ``bugs-a`` and the
+wrong backward pass in ``bugs-b``, and the backward pass's cell keeps its points in ``bugs-a``.
+``test_06_backward_pass_is_judged_on_its_own_code`` proves the same without a grading run.
 
 Speed: a notebook graded here costs 5-10 s before its first exercise (kernel, imports, data)
 and 15-25 s run to the end. Where a realistic bug can, it raises on the notebook's main
@@ -151,10 +150,10 @@ NN_BUGS = {
 # cells after it cost little
 BUG_GROUPS = {
     NB06: {
-        "bugs-a": {"relu": "python-max",  # stops; the backward pass runs it: grouped with it
-                   "mlp_loss_and_grads": "not-divided-by-N",
+        "bugs-a": {"relu": "python-max",  # stops; the backward pass runs it (stood in for)
                    "tanh": "textbook-overflow", "mse_loss": "d2l-half"},
         "bugs-b": {"leaky_relu": "slope-ignored", "elu": "missing-minus-one",
+                   "mlp_loss_and_grads": "not-divided-by-N",
                    "mlp": "weights-transposed"},  # stops
     },
     NB07: {
@@ -268,20 +267,43 @@ def _define_06(relu_source: str, backward_source: str):
     return kb.define(backward_source, ns)
 
 
-def test_06_backward_pass_bug_fails_its_checker_on_its_own():
+def _check_output(function: str, fn) -> tuple[str | None, str]:
+    """``_check`` and what the checker printed."""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            getattr(lk.check, function)(fn)
+    except AssertionError as e:
+        return str(e), printed.getvalue()
+    return None, printed.getvalue()
+
+
+@pytest.mark.parametrize("relu_bug", ["python-max", "returns-mask", "keeps-negative-part",
+                                      "in-place"])
+def test_06_backward_pass_is_judged_on_its_own_code(relu_bug):
+    """A wrong relu in the notebook does not fail the backward pass that calls it (a correct
+    one stands in, and the verdict says so); the backward pass's own bug still fails, with
+    its hint; the notebook's relu is put back afterwards."""
     nb = nbformat.read(_path(NB06), as_version=4)
     solution = {f: nb.cells[grading.solution_cell(nb, f)].source
                 for f in ("relu", "mlp_loss_and_grads")}
-    wrong_relu = bug_source("relu", BUG_GROUPS[NB06]["bugs-a"]["relu"], NB06)
+    wrong_relu = bug_source("relu", relu_bug, NB06)
     wrong_backward = bug_source("mlp_loss_and_grads",
-                                BUG_GROUPS[NB06]["bugs-a"]["mlp_loss_and_grads"], NB06)
-    assert _check("mlp_loss_and_grads",
-                  _define_06(solution["relu"], solution["mlp_loss_and_grads"])) is None
+                                BUG_GROUPS[NB06]["bugs-b"]["mlp_loss_and_grads"], NB06)
+    failure, printed = _check_output(
+        "mlp_loss_and_grads", _define_06(solution["relu"], solution["mlp_loss_and_grads"]))
+    assert failure is None and "in place of yours" not in printed, printed
     alone = _check("mlp_loss_and_grads", _define_06(solution["relu"], wrong_backward))
     assert alone is not None and "N times too large" in alone, alone
-    dependent = _check("mlp_loss_and_grads", _define_06(wrong_relu, solution["mlp_loss_and_grads"]))
-    assert dependent is not None, "the notebook's backward pass no longer runs its relu: " \
-                                  "ungroup relu and mlp_loss_and_grads in BUG_GROUPS"
+    backward = _define_06(wrong_relu, solution["mlp_loss_and_grads"])
+    notebook_relu = backward.__globals__["relu"]
+    assert _check("relu", notebook_relu) is not None  # the relu is wrong
+    failure, printed = _check_output("mlp_loss_and_grads", backward)
+    assert failure is None, failure
+    assert "a correct relu() in place of yours" in printed, printed
+    assert backward.__globals__["relu"] is notebook_relu
+    both = _check("mlp_loss_and_grads", _define_06(wrong_relu, wrong_backward))
+    assert both is not None and "N times too large" in both, both
 
 
 def test_grades_table_and_feedback_for_lab2(graded):

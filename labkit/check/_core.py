@@ -387,6 +387,29 @@ def quiet_passes(checker_fn: Callable, fn, **kwargs) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def stand_in(fn, name: str, passes: Callable[[Callable], bool],
+             make_correct: Callable[[Callable], Callable]):
+    """While the block runs, replace the helper ``name`` in ``fn``'s module globals (the
+    notebook's) by ``make_correct(helper)`` if ``passes(helper)`` is false; restored
+    afterwards. Yields ``True`` when it replaced one.
+
+    Why: a checked function that calls another graded function of the notebook (accuracy,
+    relu) would otherwise fail its check through the helper's bug, and its cell would lose
+    its points as well as the helper's. A correct helper is left in place (the student's code
+    runs as it will in the notebook)."""
+    namespace = getattr(fn, "__globals__", None)
+    helper = namespace.get(name) if isinstance(namespace, dict) else None
+    if not callable(helper) or helper is fn or passes(helper):
+        yield False
+        return
+    namespace[name] = make_correct(helper)
+    try:
+        yield True
+    finally:
+        namespace[name] = helper
+
+
 # ------------------------------------------------------------------ tensor helpers
 
 

@@ -21,7 +21,14 @@ from collections.abc import Sequence
 
 import torch
 
-from labkit.check._core import Checker, Fail, describe_value, quiet_passes, run_checker
+from labkit.check._core import (
+    Checker,
+    Fail,
+    describe_value,
+    quiet_passes,
+    run_checker,
+    stand_in,
+)
 
 __all__ = ["accuracy", "evaluate_accuracy", "stand_in_accuracy"]
 
@@ -299,17 +306,11 @@ def stand_in_accuracy(fn, binary_modes: Sequence[bool]):
     bug there would otherwise fail their checks too, and cost the points of their cells as
     well as its own. A correct ``accuracy`` is left in place (the student's code runs as it
     will in the notebook)."""
-    namespace = getattr(fn, "__globals__", None)
-    helper = namespace.get("accuracy") if isinstance(namespace, dict) else None
-    if (not callable(helper) or helper is fn
-            or all(quiet_passes(accuracy, helper, binary=b) for b in binary_modes)):
-        yield False
-        return
-    namespace["accuracy"] = _stand_in_for(helper)
-    try:
-        yield True
-    finally:
-        namespace["accuracy"] = helper
+    with stand_in(fn, "accuracy",
+                  lambda helper: all(quiet_passes(accuracy, helper, binary=b)
+                                     for b in binary_modes),
+                  _stand_in_for) as replaced:
+        yield replaced
 
 
 WEIGHTED_FIX = ("add up the correct counts and the numbers of examples over all batches "

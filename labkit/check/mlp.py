@@ -34,10 +34,13 @@ from labkit.check._core import (
     first_mismatch,
     fmt,
     leaves_for,
+    quiet_passes,
     run_checker,
+    stand_in,
     torch_vjp,
     vjp,
 )
+from labkit.check.activations import relu as check_relu
 
 __all__ = ["mse_loss", "mlp", "mlp_loss_and_grads"]
 
@@ -477,6 +480,15 @@ def _backward_unchanged(c: Checker) -> None:
                    "not here)", "only compute and return (loss, grads)")
 
 
+RELU_STAND_IN_NOTE = (" (checked with a correct relu() in place of yours, which fails "
+                      "lk.check.relu: fix it there, or your network will not train)")
+
+
+def _correct_relu(input: torch.Tensor) -> torch.Tensor:
+    """max(x, 0): stands in for a notebook's relu that fails lk.check.relu."""
+    return input.clamp(min=0)
+
+
 def mlp_loss_and_grads(fn, hidden_layers: int | tuple[int, ...] = (1, 2)) -> None:
     """Check the student's ``mlp_loss_and_grads(X, y, params)``: the loss (softmax
     cross-entropy averaged over the batch) and its gradients w.r.t. every parameter of a
@@ -484,6 +496,10 @@ def mlp_loss_and_grads(fn, hidden_layers: int | tuple[int, ...] = (1, 2)) -> Non
     usual mistakes (no 1/N, no ReLU mask, no one-hot, a transposed dW) named. It must not
     use autograd: ``torch.Tensor.backward`` and ``torch.autograd.grad`` are unavailable
     while it runs.
+
+    It usually calls the notebook's ``relu``: if that one fails ``lk.check.relu``, a correct
+    one stands in for it during the check (``labkit.check._core.stand_in``), so that its bug
+    costs the points of its own cell and not this one's; the verdict says so.
 
     Args:
         hidden_layers: the depths the notebook asks for: 1, 2, or both (default).
@@ -517,5 +533,8 @@ def mlp_loss_and_grads(fn, hidden_layers: int | tuple[int, ...] = (1, 2)) -> Non
         c.run("leaves the parameters unchanged", _backward_unchanged)
         c.run("works without autograd (backward, torch.autograd.grad)",
               lambda c: c.check_elementary(lambda: _backward_case(hidden_layers[0], 8)))
+        c.note = RELU_STAND_IN_NOTE if replaced else ""
         return c
-    run_checker(build)
+    with stand_in(fn, "relu", lambda helper: quiet_passes(check_relu, helper),
+                  lambda helper: _correct_relu) as replaced:
+        run_checker(build)
