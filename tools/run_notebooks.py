@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no notebooks found", file=sys.stderr)
         return 1
     failures = 0
+    width = max((len(p.stem) for p in paths), default=0)  # s["name"] is the notebook's stem
     for path in paths:
         if not path.is_file():
             print(f"FAIL  {path}: no such notebook", flush=True)
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         s = run_notebook(path, args.out, args.timeout)
         acc = "" if s["accuracy"] is None else f"  final test accuracy {s['accuracy']:.4f}"
-        print(f"{'ok  ' if s['ok'] else 'FAIL'}  {s['name']:<34} {s['seconds']:6.1f} s{acc}",
+        print(f"{'ok  ' if s['ok'] else 'FAIL'}  {s['name']:<{width}} {s['seconds']:6.1f} s{acc}",
               flush=True)
         if not s["ok"]:
             failures += 1
