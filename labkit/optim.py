@@ -107,6 +107,17 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
             p.grad.zero_()
 
 
+def _zero_grad(params: list[torch.Tensor], set_to_none: bool) -> None:
+    """Clear each parameter's gradient: to ``None``, or zeros in place."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            p.grad.zero_()
+
+
 class SGD:
     """Stochastic gradient descent with momentum and weight decay, like ``torch.optim.SGD``.
 
@@ -155,13 +166,7 @@ class SGD:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients (to ``None`` by default, as PyTorch does since 2.0)."""
-        for p in self.params:
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.zero_()
+        _zero_grad(self.params, set_to_none)
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, "
@@ -214,13 +219,7 @@ class _Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients (to ``None`` by default, as PyTorch does since 2.0)."""
-        for p in self.params:
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.zero_()
+        _zero_grad(self.params, set_to_none)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameters)
