@@ -33,7 +33,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -52,6 +51,9 @@ from labkit.data.fashion_mnist import FASHION_MNIST
 from labkit.data.mnist import MNIST
 from labkit.data.mnist_standin import generate_mnist_standin, write_mnist_standin
 from labkit.data.standin import generate_standin, write_standin
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common, also when loaded by path
+from _common import finish, load_average  # noqa: E402
 
 LOOK_ALIKE = {frozenset(p) for p in [(4, 9), (3, 5), (3, 8), (5, 8), (1, 7), (2, 7)]}
 SETS = {"fashion-mnist": (FASHION_MNIST, generate_standin, write_standin),
@@ -267,13 +269,6 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _load_average():
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:  # Windows
-        return None
-
-
 def run(args: argparse.Namespace) -> dict:
     sizes = TINY if args.tiny else FULL
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -281,7 +276,7 @@ def run(args: argparse.Namespace) -> dict:
               "machine": {"cpu": platform.processor() or platform.machine(),
                           "cores": os.cpu_count(), "torch": torch.__version__,
                           "python": platform.python_version(), "threads":
-                          torch.get_num_threads(), "load_start": _load_average()}}
+                          torch.get_num_threads(), "load_start": load_average()}}
     with tempfile.TemporaryDirectory(prefix="labkit-bench-data-") as tmp:
         root = args.root if args.root is not None else Path(tmp)
         result["root"] = str(root)
@@ -289,7 +284,7 @@ def run(args: argparse.Namespace) -> dict:
         result["loads"] = measure_loads(root, sizes, args.repeats, write=True)
         if not args.no_accuracy:
             result["accuracy"] = measure_accuracy(root, epochs=1 if args.tiny else 10)
-    result["machine"]["load_end"] = _load_average()
+    result["machine"]["load_end"] = load_average()
     result["targets"] = targets(result)
     result["report"] = report(result)
     return result
@@ -298,13 +293,7 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     result = run(args)
-    print(result["report"])
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.json}")
-    if args.strict and not all(t["pass"] for t in result["targets"]):
-        return 1
-    return 0
+    return finish(args, result)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import itertools
-import json
 import os
 import platform
 import resource
@@ -72,6 +71,9 @@ from torch import nn
 
 import labkit as lk
 from labkit._checks import check_device as labkit_check_device
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common, also when loaded by path
+from _common import cpu_model, finish, load_average, timed  # noqa: E402
 
 LOOP_THREADS = inspect.signature(lk.train_epoch).parameters["num_threads"].default
 BATCH_SIZE = 256
@@ -121,27 +123,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------------------------ timing
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def timed(fn, device: torch.device, cpu: list | None = None) -> float:
-    """Seconds for one call of ``fn()``, with the device synchronized on both sides; the
-    calling thread's CPU seconds for the call are appended to ``cpu`` when it is given (the
-    thread's, not the process's: PyTorch's idle worker threads spin for a while after a
-    two-thread operation, which would be counted against the next one-thread call)."""
-    _sync(device)
-    start, start_cpu = time.perf_counter(), time.thread_time()
-    fn()
-    _sync(device)
-    if cpu is not None:
-        cpu.append(time.thread_time() - start_cpu)
-    return time.perf_counter() - start
-
-
 def repeat(fn, device: torch.device, repeats: int, warmup: int = 1) -> list[float]:
     """``warmup`` untimed calls, then ``repeats`` timed ones."""
     for _ in range(warmup):
@@ -154,24 +135,6 @@ def median(samples: list[float]) -> float:
 
 
 # ----------------------------------------------------------------------------- machine
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def load_average() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
 def machine_info(device: torch.device) -> dict:
     info = {
         "cpu": cpu_model(),
@@ -740,15 +703,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="labkit-bench-data-") as tmp:
         result = run(args, tmp if args.tiny else None)
-    text = report(result)
-    print(text)
-    result["report"] = text
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.json}")
-    if args.strict and not all(t["pass"] for t in result["targets"]):
-        return 1
-    return 0
+    result["report"] = report(result)
+    return finish(args, result)
 
 
 if __name__ == "__main__":

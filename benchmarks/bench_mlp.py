@@ -32,13 +32,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
 import tempfile
-import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +45,9 @@ import torch
 from torch import nn
 
 import labkit as lk
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common, also when loaded by path
+from _common import cpu_model, finish, load_average, timed  # noqa: E402
 
 BATCH_SIZE = 256
 LR = 0.1
@@ -79,30 +80,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--device {args.device}: CUDA is not available on this machine")
     args.device = device
     return args
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn, device: torch.device) -> float:
-    _sync(device)
-    start = time.perf_counter()
-    fn()
-    _sync(device)
-    return time.perf_counter() - start
 
 
 def load_data(tiny: bool, tmp: str):
@@ -145,7 +122,7 @@ def run(args: argparse.Namespace, tmp: str) -> dict:
     device = args.device
     rounds = 2 if args.tiny else args.repeats
     started = datetime.now(timezone.utc)
-    load_start = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    load_start = load_average()
     X, y, source, note = load_data(args.tiny, tmp)
     models = setups(X, y, device)
     last_loss = {}
@@ -176,8 +153,7 @@ def run(args: argparse.Namespace, tmp: str) -> dict:
                     "threads": torch.get_num_threads(), "python": platform.python_version(),
                     "device": str(device)},
         "load_average_start": load_start,
-        "load_average_end": ([round(v, 2) for v in os.getloadavg()]
-                             if hasattr(os, "getloadavg") else None),
+        "load_average_end": load_average(),
         "data": {"source": source, "num_train": len(X), "note": note},
         "config": {"layers": [784, HIDDEN, 10], "activation": "relu",
                    "batch_size": BATCH_SIZE, "lr": LR, "rounds": rounds,
@@ -232,15 +208,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="labkit-bench-mlp-") as tmp:
         result = run(args, tmp)
-    text = report(result)
-    print(text)
-    result["report"] = text
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.json}")
-    if args.strict and not all(t["pass"] for t in result["targets"]):
-        return 1
-    return 0
+    result["report"] = report(result)
+    return finish(args, result)
 
 
 if __name__ == "__main__":
