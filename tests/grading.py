@@ -11,6 +11,10 @@ A helper module, not a test file: pytest collects nothing here.
   defines ``name`` (``def name(`` or ``name = ...``) replaced by ``source``.
 - ``graded_cell(notebook_path, name)``: the grade_id of the test cell that grades ``name``
   (the graded test cell right after its solution cell).
+- ``assert_passes_checker(checker, fn)``: an instructor edition's solution passes its
+  ``lk.check`` checker (tests/test_lab*_solutions.py);
+  ``assert_graded_cells_follow_the_contract(notebook_path, ...)``: its graded cells follow
+  lab 2's contract (tests/test_lab2_07_solutions.py, tests/test_lab2_08_solutions.py).
 - ``grade(tmp, assignment, submissions)``: write the submissions in nbgrader's layout and grade
   them all in one run; returns a ``Graded`` (rows, output folder).
 - ``assert_*``: what `make test` proves on a grading run: full marks, zero points, every graded
@@ -26,6 +30,8 @@ execution, on notebook 01 to show that the two agree).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -139,6 +145,35 @@ def graded_cells(path: Path) -> tuple[dict[str, tuple[str, float]], dict[str, fl
             assert meta.get("locked"), f"{meta['grade_id']} must be locked"
             tests[meta["grade_id"]] = (cell.source.strip(), meta["points"])
     return tests, answers
+
+
+def assert_graded_cells_follow_the_contract(path: Path, functions: dict[str, float], checked,
+                                            answers: dict[str, float], prefix: str) -> None:
+    """Lab 2's contract for the graded cells of the notebook at ``path``: the graded test
+    cells are the ones right after the solution cells of ``functions`` (``{name: points}``),
+    each worth its function's points; a function in ``checked`` is graded by
+    ``lk.check.NAME(NAME)`` alone, the others by hidden asserts, without ``lk.check``; every
+    test cell's grade_id starts with ``prefix`` (``"07-test-"``); the written answers are
+    ``answers`` (``{grade_id: points}``)."""
+    tests, found = graded_cells(path)
+    expected = {graded_cell(path, name): points for name, points in functions.items()}
+    assert {cell: points for cell, (_, points) in tests.items()} == expected
+    for name in functions:
+        source, _ = tests[graded_cell(path, name)]
+        if name in checked:
+            assert source == f"lk.check.{name}({name})", source
+        else:
+            assert "lk.check." not in source and "### BEGIN HIDDEN TESTS" in source, name
+    assert all(cell.startswith(prefix) for cell in tests)
+    assert found == answers
+
+
+def assert_passes_checker(checker, fn, **kwargs) -> None:
+    """``checker(fn, **kwargs)`` (an ``lk.check`` function) reports that its checks passed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        checker(fn, **kwargs)
+    assert "checks passed" in out.getvalue()
 
 
 # ------------------------------------------------------------------ one grading run

@@ -7,9 +7,7 @@ contract (12 points checked automatically, 10 by hand)."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 
 import grading
 import pytest
@@ -44,27 +42,14 @@ def test_every_exercise_has_one_solution_cell_in_order():
 
 
 def test_graded_cells_follow_the_contract():
-    tests, answers = grading.graded_cells(NOTEBOOK)
-    expected = {grading.graded_cell(NOTEBOOK, name): points
-                for name, points in FUNCTIONS.items()}
-    assert {cell: points for cell, (_, points) in tests.items()} == expected
-    for name in FUNCTIONS:
-        source, _ = tests[grading.graded_cell(NOTEBOOK, name)]
-        if name in CHECKED:
-            assert source == f"lk.check.{name}({name})", source
-        else:
-            assert "lk.check." not in source and "### BEGIN HIDDEN TESTS" in source, name
-    assert all(cell.startswith("08-test-") for cell in tests)
-    assert answers == ANSWERS
+    grading.assert_graded_cells_follow_the_contract(NOTEBOOK, FUNCTIONS, CHECKED, ANSWERS,
+                                                    "08-test-")
     assert sum(FUNCTIONS.values()) == 12 and sum(ANSWERS.values()) == 10
 
 
 @pytest.mark.parametrize("name", CHECKED)
 def test_solution_passes_its_checker(ns, name):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        getattr(lk.check, name)(ns[name])
-    assert "checks passed" in out.getvalue()
+    grading.assert_passes_checker(getattr(lk.check, name), ns[name])
 
 
 @pytest.mark.parametrize("p", [0.0, 0.2, 0.5, 0.8])
