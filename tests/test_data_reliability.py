@@ -18,17 +18,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from idx_sets import make_set, write_real
 
 import labkit as lk
 from labkit.cli import main
 from labkit.data import idx_datasets
 from labkit.data.fashion_mnist import (
-    FASHION_MNIST_FILES,
     StandInWarning,
     check_fashion_mnist,
     load_fashion_mnist,
 )
-from labkit.data.idx import IDXError, atomic_write, hold_lock, write_idx
+from labkit.data.idx import IDXError, atomic_write, hold_lock
 from labkit.data.mnist import check_mnist, load_mnist
 
 KEYS = ("train_images", "train_labels", "test_images", "test_labels")
@@ -66,21 +66,6 @@ def ds(request):
     out.key, out.load, out.check, out.folder, out.standin = (request.param, load, check,
                                                              folder, standin)
     return out
-
-
-def make_set(n_train=40, n_test=15, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return (torch.randint(0, 256, (n_train, 28, 28), dtype=torch.uint8, generator=g),
-            torch.randint(0, 10, (n_train,), dtype=torch.uint8, generator=g),
-            torch.randint(0, 256, (n_test, 28, 28), dtype=torch.uint8, generator=g),
-            torch.randint(0, 10, (n_test,), dtype=torch.uint8, generator=g))
-
-
-def write_real(root, tensors=None, gz=True, folder="FashionMNIST", names=FASHION_MNIST_FILES):
-    raw = Path(root) / folder / "raw"
-    for name, tensor in zip(names, tensors or make_set()):
-        write_idx(raw / (name + ".gz" if gz else name), tensor)
-    return raw
 
 
 def assert_equal_to(data, tensors):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+from idx_sets import fake_download, make_set, write_real
 
 import labkit.data.fashion_mnist as fm
 from labkit.data import idx_datasets
@@ -30,22 +31,6 @@ from labkit.data.fashion_mnist import (
 )
 from labkit.data.idx import IDXError, write_idx
 from labkit.data.standin import MARKER_NAME, standin_raw_folder, write_standin
-
-
-def make_set(n_train=40, n_test=15, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return (torch.randint(0, 256, (n_train, 28, 28), dtype=torch.uint8, generator=g),
-            torch.randint(0, 10, (n_train,), dtype=torch.uint8, generator=g),
-            torch.randint(0, 256, (n_test, 28, 28), dtype=torch.uint8, generator=g),
-            torch.randint(0, 10, (n_test,), dtype=torch.uint8, generator=g))
-
-
-def write_real(root, tensors=None, gz=True) -> Path:
-    """Write a small well-formed set where the real Fashion-MNIST files go."""
-    raw = Path(root) / "FashionMNIST" / "raw"
-    for name, tensor in zip(FASHION_MNIST_FILES, tensors or make_set()):
-        write_idx(raw / (name + ".gz" if gz else name), tensor)
-    return raw
 
 
 @pytest.fixture
@@ -180,22 +165,9 @@ def test_real_download_failure_gives_the_reason(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".FashionMNIST-download")]
 
 
-def _fake_download(tensors, fail_after=None):
-    """Stands in for torchvision's download: writes files where torchvision would."""
-    def download(self):
-        raw = Path(self.raw_folder)
-        raw.mkdir(parents=True, exist_ok=True)
-        for i, (name, tensor) in enumerate(zip(FASHION_MNIST_FILES, tensors)):
-            if fail_after is not None and i == fail_after:
-                raise RuntimeError("connection reset halfway")
-            write_idx(raw / (name + ".gz"), tensor)
-            write_idx(raw / name, tensor)
-    return download
-
-
 def test_download_is_moved_into_place(tmp_path, monkeypatch):
     tensors = make_set(12, 5)
-    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", _fake_download(tensors))
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", fake_download(tensors))
     data = load_fashion_mnist(tmp_path, source="auto")
     assert data.source == "real" and torch.equal(data.train_images, tensors[0])
     raw = tmp_path / "FashionMNIST" / "raw"
@@ -205,7 +177,7 @@ def test_download_is_moved_into_place(tmp_path, monkeypatch):
 
 def test_interrupted_download_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download",
-                        _fake_download(make_set(), fail_after=2))
+                        fake_download(make_set(), fail_after=2))
     with pytest.raises(DatasetNotFoundError, match="connection reset halfway"):
         load_fashion_mnist(tmp_path, source="real")
     raw = tmp_path / "FashionMNIST" / "raw"

@@ -14,32 +14,22 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from idx_sets import fake_download, make_set, write_real
 from torch.utils.data import DataLoader
 
 import labkit as lk
 import labkit.data.mnist as mnist_module
 from labkit.cli import main
-from labkit.data.idx import IDXError, write_idx
+from labkit.data.idx import IDXError
 from labkit.data.idx_datasets import TORCHVISION_FILES, DatasetNotFoundError, StandInWarning
 from labkit.data.loader import load_data_mnist, torchvision_datasets
 from labkit.data.mnist import MNIST_CLASSES, MNISTData, check_mnist, load_mnist
 from labkit.data.mnist_standin import write_mnist_standin
 
 
-def make_set(n_train=40, n_test=15, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return (torch.randint(0, 256, (n_train, 28, 28), dtype=torch.uint8, generator=g),
-            torch.randint(0, 10, (n_train,), dtype=torch.uint8, generator=g),
-            torch.randint(0, 256, (n_test, 28, 28), dtype=torch.uint8, generator=g),
-            torch.randint(0, 10, (n_test,), dtype=torch.uint8, generator=g))
-
-
 def write_mnist(root, tensors=None, gz=True) -> Path:
     """A small well-formed set where the real MNIST files go (torchvision's layout)."""
-    raw = Path(root) / "MNIST" / "raw"
-    for name, tensor in zip(TORCHVISION_FILES, tensors or make_set()):
-        write_idx(raw / (name + ".gz" if gz else name), tensor)
-    return raw
+    return write_real(root, tensors, gz, folder="MNIST")
 
 
 @pytest.fixture
@@ -91,9 +81,7 @@ def test_fashion_and_mnist_side_by_side(tmp_path):
     fashion = make_set(seed=1)
     digits = make_set(seed=2)
     write_mnist(tmp_path, digits)
-    raw = tmp_path / "FashionMNIST" / "raw"
-    for name, tensor in zip(TORCHVISION_FILES, fashion):
-        write_idx(raw / (name + ".gz"), tensor)
+    write_real(tmp_path, fashion)
     for _ in range(2):  # the second time from each set's own cache
         a = lk.load_fashion_mnist(tmp_path, source="real", download=False)
         b = load_mnist(tmp_path, source="real", download=False)
@@ -185,22 +173,9 @@ def test_three_of_four_names_the_missing_file(tmp_path):
     assert "incomplete: train-labels-idx1-ubyte is missing" in str(info.value)
 
 
-def _fake_download(tensors, fail_after=None):
-    """Stands in for torchvision's MNIST download: writes files where torchvision would."""
-    def download(self):
-        raw = Path(self.raw_folder)
-        raw.mkdir(parents=True, exist_ok=True)
-        for i, (name, tensor) in enumerate(zip(TORCHVISION_FILES, tensors)):
-            if fail_after is not None and i == fail_after:
-                raise RuntimeError("connection reset halfway")
-            write_idx(raw / (name + ".gz"), tensor)
-            write_idx(raw / name, tensor)
-    return download
-
-
 def test_download_goes_through_torchvision_mnist(tmp_path, monkeypatch):
     tensors = make_set(12, 5)
-    monkeypatch.setattr(torchvision.datasets.MNIST, "download", _fake_download(tensors))
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", fake_download(tensors))
     data = load_mnist(tmp_path)
     assert data.source == "real" and torch.equal(data.train_images, tensors[0])
     raw = tmp_path / "MNIST" / "raw"
@@ -210,7 +185,7 @@ def test_download_goes_through_torchvision_mnist(tmp_path, monkeypatch):
 
 def test_interrupted_download_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets.MNIST, "download",
-                        _fake_download(make_set(), fail_after=1))
+                        fake_download(make_set(), fail_after=1))
     with pytest.raises(DatasetNotFoundError, match="connection reset halfway") as info:
         load_mnist(tmp_path, source="real")
     assert info.value.reason == "RuntimeError: connection reset halfway"
