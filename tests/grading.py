@@ -17,6 +17,8 @@ A helper module, not a test file: pytest collects nothing here.
   lab 2's contract (tests/test_lab2_07_solutions.py, tests/test_lab2_08_solutions.py).
 - ``grade(tmp, assignment, submissions)``: write the submissions in nbgrader's layout and grade
   them all in one run; returns a ``Graded`` (rows, output folder).
+  ``grade_student_edition(tmp, assignment, bugged)``: one run over the blank student edition
+  and known-bug submissions (tests/test_lab*_student.py).
 - ``assert_*``: what `make test` proves on a grading run: full marks, zero points, every graded
   test failing (nbgrader validate --invert's verdict), the cells before the first exercise
   running, and known bugs losing exactly the points of the cells they break.
@@ -227,6 +229,21 @@ def student_edition(assignment: str, tmp: Path) -> Path:
     course under ``tmp``; returns its release/ASSIGNMENT/ folder."""
     return course.generate_student_edition(assignment, tmp / "course",
                                            source=REPO / "notebooks")
+
+
+def grade_student_edition(tmp: Path, assignment: str,
+                          bugged: dict[str, dict[str, dict[str, str]]]) -> Graded:
+    """The student edition of ``assignment`` and one grading run over it, as the submission
+    ``blank``, and over the known-bug submissions ``bugged``: ``{notebook name: {student:
+    {function: source}}}``, the instructor edition's notebooks with those solution cells
+    replaced (``paste``)."""
+    release = student_edition(assignment, tmp)
+    submissions = {"blank": {p.stem: release / p.name for p in notebooks(assignment)}}
+    instructor = instructor_edition(assignment)
+    for notebook, groups in bugged.items():
+        for student, sources in groups.items():
+            submissions.setdefault(student, {})[notebook] = paste(instructor[notebook], sources)
+    return grade(tmp, assignment, submissions, release=release)
 
 
 # ------------------------------------------------------------------ what a run must show

@@ -64,15 +64,10 @@ def bug(function: str, name: str, notebook: str) -> kb.Bug:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """The student edition and one grading run over the three submissions."""
-    tmp = tmp_path_factory.mktemp("lab1-student")
-    release = grading.student_edition("lab1", tmp)
-    submissions = {"blank": {p.stem: release / p.name for p in grading.notebooks("lab1")}}
-    for notebook, groups in BUG_GROUPS.items():
-        for student, functions in groups.items():
-            sources = {f: bug(f, name, notebook).source for f, name in functions.items()}
-            submissions.setdefault(student, {})[notebook] = grading.paste(
-                LAB1 / f"{notebook}.ipynb", sources)
-    return grading.grade(tmp, "lab1", submissions, release=release)
+    return grading.grade_student_edition(tmp_path_factory.mktemp("lab1-student"), "lab1", {
+        notebook: {student: {f: bug(f, name, notebook).source for f, name in functions.items()}
+                   for student, functions in groups.items()}
+        for notebook, groups in BUG_GROUPS.items()})
 
 
 def test_blank_student_edition_gets_zero_automatic_points(graded):

@@ -189,15 +189,10 @@ def _path(notebook: str):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """The student edition and one grading run over the three submissions."""
-    tmp = tmp_path_factory.mktemp("lab2-student")
-    release = grading.student_edition("lab2", tmp)
-    submissions = {"blank": {p.stem: release / p.name for p in grading.notebooks("lab2")}}
-    for notebook, groups in BUG_GROUPS.items():
-        for student, functions in groups.items():
-            sources = {f: bug_source(f, name, notebook) for f, name in functions.items()}
-            submissions.setdefault(student, {})[notebook] = grading.paste(_path(notebook),
-                                                                          sources)
-    return grading.grade(tmp, "lab2", submissions, release=release)
+    return grading.grade_student_edition(tmp_path_factory.mktemp("lab2-student"), "lab2", {
+        notebook: {student: {f: bug_source(f, name, notebook) for f, name in functions.items()}
+                   for student, functions in groups.items()}
+        for notebook, groups in BUG_GROUPS.items()})
 
 
 def test_blank_student_edition_gets_zero_automatic_points(graded):
