@@ -1,5 +1,6 @@
-"""Lab 1's plain-assert test cells (notebooks 01, 03, 05) turn the mistakes a student made in a
-trial run into failed tests that say what to fix, never a bare PyTorch or Python error.
+"""The plain-assert test cells of lab 1 (notebooks 01, 03, 05) and lab 2 (notebook 08) turn the
+mistakes students made in trial runs into failed tests that say what to fix, never a bare
+PyTorch or Python error.
 
 For each notebook one kernel runs the instructor edition's cells in order; at each solution
 cell with a known mistake it first runs the mistaken code and the test cell after it (whose
@@ -16,11 +17,11 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-LAB1 = Path(__file__).resolve().parents[1] / "notebooks" / "lab1"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
-# notebook -> {solution grade_id: [(mistaken source, text the test cell's error must contain)]}
+# lab/notebook -> {solution grade_id: [(mistaken source, text the test cell's error must contain)]}
 MISTAKES = {
-    "01_tensor_basics": {
+    "lab1/01_tensor_basics": {
         "01-subtract": [(
             # the name after `as` is deleted when the except block ends
             "M_inplace = M.clone()\nD_operator = M - N\nD_function = torch.sub(M, N)\ntry:\n"
@@ -34,7 +35,7 @@ MISTAKES = {
             "not defined: Q, Q_T, PQ_T",
         )],
     },
-    "03_logistic_regression_nn": {
+    "lab1/03_logistic_regression_nn": {
         "03-model": [(
             "class LogisticRegressionNN(nn.Module):\n    def __init__(self, num_inputs):\n"
             "        super().__init__()\n        self.linear = nn.Linear(num_inputs, 1)\n"
@@ -61,7 +62,7 @@ MISTAKES = {
             "fix: the logits are (B,), one per example: predict class 1 where y_hat > 0",
         )],
     },
-    "05_softmax_regression_nn": {
+    "lab1/05_softmax_regression_nn": {
         "05-model": [(
             # no nn.Flatten: PyTorch's "mat1 and mat2 shapes cannot be multiplied" on images
             "def softmax_regression_nn(num_inputs=784, num_outputs=10):\n"
@@ -86,6 +87,24 @@ MISTAKES = {
             "got None (a missing return?)",
         )],
     },
+    "lab2/08_regularization_and_model_selection": {
+        "08-mlp-dropout": [(
+            # no nn.Flatten: PyTorch's "mat1 and mat2 shapes cannot be multiplied" on images
+            "def mlp_with_dropout(num_inputs, num_hiddens, num_outputs, p=0.0):\n"
+            "    layers, fan_in = [], num_inputs\n    for width in num_hiddens:\n"
+            "        layers += [nn.Linear(fan_in, width), nn.ReLU(), nn.Dropout(p)]\n"
+            "        fan_in = width\n"
+            "    return nn.Sequential(*layers, nn.Linear(fan_in, num_outputs))\n",
+            "the first layer should be nn.Flatten(), so that MNIST's (N, 1, 28, 28) images",
+        )],
+        "08-l2-penalty": [(
+            # .item() inside: the right value, but no gradient reaches the weights
+            "def l2_penalty(weights, weight_decay):\n"
+            "    total = sum((W ** 2).sum().item() for W in weights)\n"
+            "    return torch.tensor(weight_decay / 2 * total)\n",
+            "build the penalty from tensor operations on the weights (no .item()",
+        )],
+    },
 }
 FLATTEN_HINT = ("start the model with nn.Flatten(), which turns each image into a row, "
                 "(N, 1, 28, 28) -> (N, 784)")
@@ -99,11 +118,12 @@ def _error(cell) -> str | None:
 @pytest.mark.parametrize("notebook", list(MISTAKES))
 def test_a_mistake_fails_its_test_cell_with_a_hint(notebook, monkeypatch):
     monkeypatch.setenv("LABKIT_OFFLINE", "1")  # the kernel never tries to download
-    nb = nbformat.read(LAB1 / f"{notebook}.ipynb", as_version=4)
+    nb = nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     last = max(ids.index(gid) for gid in MISTAKES[notebook]) + 1  # the last test cell
+    folder = str(NOTEBOOKS / notebook.split("/")[0])
     client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(LAB1)}})
+                            resources={"metadata": {"path": folder}})
     seen = []
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells[:last + 1]):
@@ -122,6 +142,6 @@ def test_a_mistake_fails_its_test_cell_with_a_hint(notebook, monkeypatch):
             client.execute_cell(cell, index)
             assert _error(cell) is None, (notebook, index, _error(cell))
     assert len(seen) == sum(len(v) for v in MISTAKES[notebook].values())
-    if notebook.startswith("05"):
+    if notebook == "lab1/05_softmax_regression_nn":
         model_error = dict(seen)["05-model"]
         assert FLATTEN_HINT in model_error, model_error
