@@ -550,6 +550,25 @@ BUGS: list[Bug] = [
             dZ1 = (dscores @ W2.T) * (Z1 > 0)
             return loss, [X.T @ dZ1, dZ1.sum(0), H1.T @ dscores, dscores.sum(0)]
         ''')),
+    Bug("mlp_loss_and_grads", B06, "returns-grads-then-loss",
+        "the first entry is a list of 4 tensors", _src('''
+        def mlp_loss_and_grads(X, y, params):
+            W1, b1, W2, b2 = params[:4]
+            X = X.reshape(len(X), -1)
+            Z1 = X @ W1 + b1
+            H1 = relu(Z1)
+            scores = H1 @ W2 + b2
+            shifted = scores - scores.max(dim=1, keepdim=True).values
+            P = torch.exp(shifted) / torch.exp(shifted).sum(dim=1, keepdim=True)
+            N = len(y)
+            loss = -torch.log(P[torch.arange(N), y]).mean()
+            dscores = P.clone()
+            dscores[torch.arange(N), y] -= 1
+            dscores /= N
+            dZ1 = (dscores @ W2.T) * (Z1 > 0)
+            grads = [X.T @ dZ1, dZ1.sum(0), H1.T @ dscores, dscores.sum(0)]
+            return grads, loss                              # the order swapped
+        ''')),
     # ---------------------------------------------------------- dropout
     Bug("dropout", B08, "no-scaling", "the survivors are not scaled", _src('''
         def dropout(input, p, training=True):

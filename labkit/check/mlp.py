@@ -383,6 +383,13 @@ def _call_backward(c: Checker, X, y, params):
         raise Fail(f"it returns {describe_value(result)}",
                    "return a pair (loss, grads): the loss and a list of gradients")
     loss, grads = result
+    if (isinstance(loss, (tuple, list)) and len(loss) == len(params)
+            and (isinstance(grads, numbers.Real)
+                 or isinstance(grads, torch.Tensor) and grads.numel() == 1)):
+        raise Fail(f"it returns (grads, loss): the first entry is {describe_value(loss)}, "
+                   f"the second {describe_value(grads)}",
+                   "return them in the order (loss, grads): the loss first, then the list of "
+                   "gradients")
     if isinstance(loss, torch.Tensor):
         if loss.numel() != 1:
             raise Fail(f"the loss has shape {tuple(loss.shape)}, not one number",
