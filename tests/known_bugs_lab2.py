@@ -434,6 +434,13 @@ BUGS: list[Bug] = [
                 H = activation(H @ W.T + b)
             return H @ params[-2].T + params[-1]
         ''')),
+    Bug("mlp", B06, "weights-through-data", "no .detach(), .data or copies", _src('''
+        def mlp(X, params, activation):
+            H = X.reshape(-1, params[0].shape[0])
+            for W, b in zip(params[0:-2:2], params[1:-2:2]):
+                H = activation(H @ W.data + b)              # W outside autograd's graph
+            return H @ params[-2].data + params[-1]
+        ''')),
     # ---------------------------------------------------------- mlp_loss_and_grads
     Bug("mlp_loss_and_grads", B06, "not-divided-by-N", "N times too large", _src('''
         def mlp_loss_and_grads(X, y, params):
@@ -822,6 +829,16 @@ BUGS: list[Bug] = [
             return [(torch.cat(parts[:i] + parts[i + 1:]), parts[i]) for i in range(k - 1)]
         ''')),
 ]
+
+
+# A wrong value leads to more failed checks than its cause: these must not be reported for
+# the bugs named (by id), where they would send the student after a consequence, and
+# FIRST_HINT: the hint the verdict's first failed check must give.
+MISLEADING: dict[str, list[str]] = {
+    "mlp-activation-on-output": ["no .detach(), .data or copies"],
+    "mlp-relu-hard-coded": ["no .detach(), .data or copies"],
+}
+FIRST_HINT: dict[str, str] = {}
 
 
 def bugs_for(notebook: str) -> list[Bug]:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from labkit.check._core import (
     Checker,
     Fail,
+    Skip,
     _StudentError,
     describe_value,
     expect_tensor,
@@ -225,26 +226,31 @@ def _mlp_values(depth_sizes, activation, name):
         ref = _mlp_ref(X, params, activation)
         if first_mismatch(out, ref, RTOL, ATOL) is None:
             return
-        wrong = [
-            (_mlp_ref(X, params, activation, last=True), "the activation is applied to the "
-             "output layer too: the network must return logits",
-             "no activation after the last layer: return H @ W + b"),
-            (_mlp_ref(X, params, activation, skip_bias=True), "the biases are missing",
-             "H @ W + b in every layer"),
-            (_mlp_ref(X, params, torch.relu), f"it uses relu whatever activation is passed "
-             f"(here {name})", "call the activation argument: H = activation(H @ W + b)"),
-            (_mlp_ref(X, params, lambda h: h), "no activation between the layers (the whole "
-             "network is then one linear map)", "H = activation(H @ W + b) in each hidden "
-             "layer"),
-        ]
-        for w, problem, fix in wrong:
-            if w.shape == out.shape and first_mismatch(out, w, RTOL, ATOL) is None:
-                raise Fail(problem, fix)
+        _mlp_named_mistake(out, X, params, activation, name)
         i = first_mismatch(out, ref, RTOL, ATOL)
         raise Fail(f"with layer sizes {depth_sizes} and {name} it returns "
                    f"{fmt(out.detach().reshape(-1)[i])} where {fmt(ref.reshape(-1)[i])} is "
                    f"right", MLP_FORMULA)
     return check
+
+
+def _mlp_named_mistake(out, X, params, activation, name: str, where: str = "") -> None:
+    """Fail with the usual mistake that gives exactly ``out``, if one does."""
+    wrong = [
+        (_mlp_ref(X, params, activation, last=True), "the activation is applied to the "
+         "output layer too: the network must return logits",
+         "no activation after the last layer: return H @ W + b"),
+        (_mlp_ref(X, params, activation, skip_bias=True), "the biases are missing",
+         "H @ W + b in every layer"),
+        (_mlp_ref(X, params, torch.relu), f"it uses relu whatever activation is passed "
+         f"(here {name})", "call the activation argument: H = activation(H @ W + b)"),
+        (_mlp_ref(X, params, lambda h: h), "no activation between the layers (the whole "
+         "network is then one linear map)", "H = activation(H @ W + b) in each hidden "
+         "layer"),
+    ]
+    for w, problem, fix in wrong:
+        if w.shape == out.shape and first_mismatch(out, w, RTOL, ATOL) is None:
+            raise Fail(problem + where, fix)
 
 
 def _mlp_depths(c: Checker) -> None:
@@ -262,6 +268,8 @@ def _mlp_depths(c: Checker) -> None:
                       shape_fix=LOOP_FIX)
         ref = _mlp_ref(X, params, torch.tanh)
         if first_mismatch(out, ref, RTOL, ATOL) is not None:
+            _mlp_named_mistake(out, X, params, torch.tanh, "tanh",
+                               f" (with {len(sizes) - 2} hidden layers, sizes {sizes})")
             raise Fail(f"with {len(sizes) - 2} hidden layers (sizes {sizes}) the logits are "
                        f"wrong", LOOP_FIX)
 
@@ -271,8 +279,11 @@ def _mlp_gradient(c: Checker) -> None:
     leaves = leaves_for([X, *params], list(range(1, len(params) + 1)))
     out = c.call(leaves[0], leaves[1:], torch.tanh)
     grads = vjp(c, out, leaves[1:])
-    _, refs = torch_vjp(lambda X, *p: _mlp_ref(X, list(p), torch.tanh), [X, *params],
-                        list(range(1, len(params) + 1)))
+    ref_out, refs = torch_vjp(lambda X, *p: _mlp_ref(X, list(p), torch.tanh), [X, *params],
+                              list(range(1, len(params) + 1)))
+    if out.shape != ref_out.shape or first_mismatch(out, ref_out, RTOL, ATOL) is not None:
+        # wrong values give wrong gradients: the values' checks name the cause
+        raise Skip()
     for i, (g, ref) in enumerate(zip(grads, refs)):
         j = first_mismatch(g, ref, RTOL, ATOL)
         if j is not None:
