@@ -627,6 +627,14 @@ BUGS: list[Bug] = [
                 input[torch.rand(input.shape) <= p] = 0
             return input / (1 - p)
         ''')),
+    Bug("dropout", B08, "in-place-mul", "changes its argument in place", _src('''
+        def dropout(input, p, training=True):
+            if not training:
+                return input
+            mask = (torch.rand(input.shape) > p).to(input.dtype)
+            input.mul_(mask).div_(1 - p)                    # the caller's tensor changed
+            return input
+        ''')),
     Bug("dropout", B08, "calls-torch", "it calls torch.nn.functional.dropout", _src('''
         def dropout(input, p, training=True):
             return torch.nn.functional.dropout(input, p, training)
@@ -837,8 +845,15 @@ BUGS: list[Bug] = [
 MISLEADING: dict[str, list[str]] = {
     "mlp-activation-on-output": ["no .detach(), .data or copies"],
     "mlp-relu-hard-coded": ["no .detach(), .data or copies"],
+    "dropout-in-place-mul": ["the survivors are not scaled", "two calls drop the same",
+                             "a leaf Variable", "2. "],
+    "dropout-in-place": ["the survivors are not scaled", "two calls drop the same",
+                         "a leaf Variable"],
 }
-FIRST_HINT: dict[str, str] = {}
+FIRST_HINT: dict[str, str] = {
+    "dropout-in-place-mul": "changes its argument in place",
+    "dropout-in-place": "changes its argument in place",
+}
 
 
 def bugs_for(notebook: str) -> list[Bug]:
