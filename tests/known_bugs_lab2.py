@@ -76,7 +76,9 @@ CLEAN_MSE = [_src('''
             return loss.mean()
         if reduction == "sum":
             return loss.sum()
-        return loss
+        if reduction == "none":
+            return loss
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 ''')]
 
 CLEAN_MLP = [_src('''
@@ -386,6 +388,22 @@ BUGS: list[Bug] = [
     Bug("mse_loss", B06, "absolute-error", "absolute error (L1)", _src('''
         def mse_loss(input, target, reduction="mean"):
             loss = (input - target).abs()
+            return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+        ''')),
+    Bug("mse_loss", B06, "unknown-reduction-accepted", "raise ValueError(f\"reduction must be",
+        _src('''
+        def mse_loss(input, target, reduction="mean"):
+            loss = (input - target) ** 2
+            if reduction == "mean":
+                return loss.mean()
+            if reduction == "sum":
+                return loss.sum()
+            return loss                                     # any other value: no reduction
+        ''')),
+    Bug("mse_loss", B06, "unknown-reduction-key-error", "raises KeyError (a dictionary lookup)",
+        _src('''
+        def mse_loss(input, target, reduction="mean"):
+            loss = (input - target) ** 2
             return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
         ''')),
     Bug("mse_loss", B06, "calls-torch", "it calls torch.nn.functional.mse_loss", _src('''

@@ -42,6 +42,7 @@ from labkit.check._core import (
     vjp,
 )
 from labkit.check.activations import relu as check_relu
+from labkit.check.functional import bad_reduction_check
 
 __all__ = ["mse_loss", "mlp", "mlp_loss_and_grads"]
 
@@ -154,7 +155,8 @@ def _mse_unchanged(c: Checker) -> None:
 def mse_loss(fn) -> None:
     """Check the student's ``mse_loss(input, target, reduction="mean")``: ``(input -
     target) ** 2`` reduced like ``F.mse_loss`` (mean by default, no 1/2), gradients w.r.t.
-    both arguments, exact at +-1e4, built without ``F.mse_loss``/``nn.MSELoss``."""
+    both arguments, exact at +-1e4, an unknown reduction rejected with a ValueError that
+    names it, built without ``F.mse_loss``/``nn.MSELoss``."""
     def build() -> Checker:
         c = Checker("mse_loss", fn, signature='mse_loss(input, target, reduction="mean")',
                     unavailable=("torch.nn.functional.mse_loss", "torch.nn.MSELoss",
@@ -166,6 +168,8 @@ def mse_loss(fn) -> None:
         c.run("gradients w.r.t. input and target equal F.mse_loss's", _mse_gradient)
         c.run("exact at +-100 and +-1e4 (float32 and float64)", _mse_extremes)
         c.run("leaves its arguments unchanged", _mse_unchanged)
+        c.run("an unknown reduction raises a ValueError that names it",
+              bad_reduction_check(lambda: (_randn(4, 1, seed=11), _randn(4, 1, seed=12))))
         c.run("works without F.mse_loss / nn.MSELoss (elementary operations)",
               lambda c: c.check_elementary(lambda: (_randn(4, 1, seed=9),
                                                     _randn(4, 1, seed=10))))
