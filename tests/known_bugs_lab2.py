@@ -163,6 +163,8 @@ CLEAN_MLP_LOSS_AND_GRADS = [_src('''
 CLEAN_DROPOUT = [_src('''
     def dropout(input, p, training=True):
         """Inverted dropout: zero each element with probability p, scale the rest."""
+        if not 0 <= p < 1:
+            raise ValueError(f"p must be a probability in [0, 1), got {p!r}")
         if not training:
             return input
         mask = (torch.rand(input.shape) > p).to(input.dtype)     # 1 with probability 1 - p
@@ -170,6 +172,8 @@ CLEAN_DROPOUT = [_src('''
 '''), _src('''
     def dropout(input, p, training=True):
         """d2l's dropout_layer with a training switch."""
+        if p < 0 or p >= 1:
+            raise ValueError("dropout probability has to be in [0, 1), but got {}".format(p))
         if not training or p == 0:
             return input
         mask = (torch.rand_like(input) > p).float()
@@ -647,11 +651,39 @@ BUGS: list[Bug] = [
         ''')),
     Bug("dropout", B08, "in-place-mul", "changes its argument in place", _src('''
         def dropout(input, p, training=True):
+            if not 0 <= p < 1:
+                raise ValueError(f"p must be in [0, 1), got {p}")
             if not training:
                 return input
             mask = (torch.rand(input.shape) > p).to(input.dtype)
             input.mul_(mask).div_(1 - p)                    # the caller's tensor changed
             return input
+        ''')),
+    Bug("dropout", B08, "p-not-checked", "raise ValueError(f\"p must be a probability",
+        _src('''
+        def dropout(input, p, training=True):
+            if not training:
+                return input
+            mask = (torch.rand(input.shape) > p).to(input.dtype)
+            return input * mask / (1 - p)
+        ''')),
+    Bug("dropout", B08, "only-p-one-rejected", "p = 1.5 is not a probability", _src('''
+        def dropout(input, p, training=True):
+            if p == 1:
+                raise ValueError("p = 1 would drop everything")
+            if not training:
+                return input
+            mask = (torch.rand(input.shape) > p).to(input.dtype)
+            return input * mask / (1 - p)
+        ''')),
+    Bug("dropout", B08, "p-error-without-value", "does not name the value it got", _src('''
+        def dropout(input, p, training=True):
+            if not 0 <= p < 1:
+                raise ValueError("p must be in [0, 1)")
+            if not training:
+                return input
+            mask = (torch.rand(input.shape) > p).to(input.dtype)
+            return input * mask / (1 - p)
         ''')),
     Bug("dropout", B08, "calls-torch", "it calls torch.nn.functional.dropout", _src('''
         def dropout(input, p, training=True):

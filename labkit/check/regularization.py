@@ -12,7 +12,8 @@ what must hold for every mask: each output element
 is 0 or exactly ``input / (1 - p)``; the fraction kept is ``1 - p`` (within 5 standard
 deviations over 100,000 elements; the checker seeds torch's generator, so the verdict is
 the same at every run); a new mask at every call; the gradient is the same mask divided by
-``1 - p``; evaluation mode and ``p = 0`` are the identity.
+``1 - p``; evaluation mode and ``p = 0`` are the identity; a ``p`` outside ``[0, 1)`` raises
+a ValueError that names it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ import math
 
 import torch
 
-from labkit.check._core import Checker, Fail, expect_tensor, fmt, run_checker, upstream
+from labkit.check._core import (
+    Checker,
+    Fail,
+    _StudentError,
+    describe_value,
+    expect_tensor,
+    fmt,
+    run_checker,
+    upstream,
+)
 
 __all__ = ["dropout"]
 
@@ -192,11 +202,34 @@ def _unchanged(c: Checker) -> None:
                    "input.mul_(mask)")
 
 
+P_FIX = ("check p before using it: if not 0 <= p < 1: raise ValueError(f\"p must be a "
+         "probability in [0, 1), got {p!r}\")")
+
+
+def _bad_p(c: Checker) -> None:
+    for p in (1.0, 1.5, -0.2):
+        x = _positive(6, 4, seed=11)
+        try:
+            out = c.call(x, p)
+        except _StudentError as e:
+            if not isinstance(e.exc, ValueError):
+                raise
+            if p != 1.0 and repr(p) not in str(e.exc) and str(p) not in str(e.exc):
+                raise Fail(f"p = {p} raises a ValueError that does not name the value it got "
+                           f"({e.exc})", "say what came in, e.g. " + P_FIX) from None
+            continue
+        what = ("p = 1 drops every element and divides by 1 - p = 0" if p == 1.0 else
+                f"p = {p} is not a probability")
+        raise Fail(f"{what}, but it is not rejected: it returns {describe_value(out)} "
+                   f"instead of raising a ValueError", P_FIX)
+
+
 def dropout(fn) -> None:
     """Check the student's ``dropout(input, p, training=True)``: inverted dropout (each
     element zeroed with probability ``p``, survivors divided by ``1 - p``, a new mask at
     every call, the gradient through the same mask), the identity with ``training=False``
-    or ``p = 0``, built without ``F.dropout``/``nn.Dropout``."""
+    or ``p = 0``, a ``p`` outside ``[0, 1)`` rejected with a ValueError, built without
+    ``F.dropout``/``nn.Dropout``."""
     def build() -> Checker:
         c = Checker("dropout", fn, signature=SIGNATURE,
                     unavailable=("torch.nn.functional.dropout", "torch.dropout",
@@ -217,6 +250,7 @@ def dropout(fn) -> None:
         c.run("p = 0 drops nothing", _p_zero)
         c.run("a new mask at every call, element by element", _new_mask)
         c.run("the gradient goes through the same mask and scaling", _gradient)
+        c.run("p outside [0, 1) raises a ValueError that names it", _bad_p)
         c.run("works without F.dropout / nn.Dropout / lk.dropout (elementary operations)",
               lambda c: c.check_elementary(lambda: (_positive(6, 4, seed=10), 0.5)))
         return c
