@@ -579,6 +579,58 @@ BUGS: list[Bug] = [
             dZ1 = (dscores @ W2.T) * (Z1 > 0)
             return loss, [X.T @ dZ1, dZ1.sum(0), H1.T @ dscores, dscores.sum(0)]
         ''')),
+    Bug("mlp_loss_and_grads", B06, "unstable-softmax", "subtract each row's maximum before exp",
+        _src('''
+        def mlp_loss_and_grads(X, y, params):
+            H = X.reshape(-1, params[0].shape[0])
+            inputs, pre = [H], []
+            L = len(params) // 2
+            for i in range(L):
+                Z = H @ params[2 * i] + params[2 * i + 1]
+                pre.append(Z)
+                if i < L - 1:
+                    H = relu(Z)
+                    inputs.append(H)
+            N = len(y)
+            E = torch.exp(Z)                                # not shifted: overflows
+            P = E / E.sum(dim=1, keepdim=True)
+            loss = -torch.log(P[torch.arange(N), y]).mean()
+            dZ = P.clone()
+            dZ[torch.arange(N), y] -= 1
+            dZ = dZ / N
+            grads = [None] * len(params)
+            for i in reversed(range(L)):
+                grads[2 * i], grads[2 * i + 1] = inputs[i].T @ dZ, dZ.sum(0)
+                if i > 0:
+                    dZ = (dZ @ params[2 * i].T) * (pre[i - 1] > 0)
+            return loss, grads
+        ''')),
+    Bug("mlp_loss_and_grads", B06, "bias-gradient-averaged",
+        "d loss / d b is N times too small", _src('''
+        def mlp_loss_and_grads(X, y, params):
+            H = X.reshape(-1, params[0].shape[0])
+            inputs, pre = [H], []
+            L = len(params) // 2
+            for i in range(L):
+                Z = H @ params[2 * i] + params[2 * i + 1]
+                pre.append(Z)
+                if i < L - 1:
+                    H = relu(Z)
+                    inputs.append(H)
+            N = len(y)
+            Z = Z - Z.max(dim=1, keepdim=True).values
+            P = torch.exp(Z) / torch.exp(Z).sum(dim=1, keepdim=True)
+            loss = -torch.log(P[torch.arange(N), y]).mean()
+            dZ = P.clone()
+            dZ[torch.arange(N), y] -= 1
+            dZ = dZ / N
+            grads = [None] * len(params)
+            for i in reversed(range(L)):
+                grads[2 * i], grads[2 * i + 1] = inputs[i].T @ dZ, dZ.mean(0)   # mean, not sum
+                if i > 0:
+                    dZ = (dZ @ params[2 * i].T) * (pre[i - 1] > 0)
+            return loss, grads
+        ''')),
     Bug("mlp_loss_and_grads", B06, "returns-grads-then-loss",
         "the first entry is a list of 4 tensors", _src('''
         def mlp_loss_and_grads(X, y, params):
@@ -901,6 +953,8 @@ MISLEADING: dict[str, list[str]] = {
                          "a leaf Variable"],
 }
 FIRST_HINT: dict[str, str] = {
+    "mlp_loss_and_grads-bias-gradient-averaged": "sum dZ over the batch (dim 0), the 1/N is "
+                                                 "already in dZ",
     "dropout-in-place-mul": "changes its argument in place",
     "dropout-in-place": "changes its argument in place",
 }

@@ -12,7 +12,8 @@ Notebook 06 has the student write:
 - ``mlp_loss_and_grads(X, y, params)``: the forward AND backward pass by hand of a network
   with one or two ReLU hidden layers and a softmax cross-entropy loss averaged over the
   batch: returns ``(loss, grads)`` with ``grads[i]`` the gradient of the loss w.r.t.
-  ``params[i]``, computed without autograd (that is what it is checked against).
+  ``params[i]``, computed without autograd (that is what it is checked against), and
+  stable: shifting every logit by +-1000 (where exp overflows float64) changes nothing.
 
 Tolerances: float64 within ``rtol=1e-6, atol=1e-10`` (a correct formula differs from
 autograd and PyTorch by rounding, ~1e-15).
@@ -474,10 +475,22 @@ def _backward_grads(hidden: int):
             wrong = _manual(X, y, params, **kwargs)[1]
             if all(first_mismatch(g, w, RTOL, ATOL) is None for g, w in zip(grads, wrong)):
                 raise Fail(problem, fix)
-        first = next(i for i, (g, r) in enumerate(zip(grads, refs))
-                     if first_mismatch(g, r, RTOL, ATOL) is not None)
-        j = first_mismatch(grads[first], refs[first], RTOL, ATOL)
         names = [f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i in range(len(params))]
+        wrong = [i for i, (g, r) in enumerate(zip(grads, refs))
+                 if first_mismatch(g, r, RTOL, ATOL) is not None]
+        n = len(y)
+        if all(i % 2 == 1 and first_mismatch(grads[i] * n, refs[i], RTOL, ATOL) is None
+               for i in wrong):
+            biases = [names[i] for i in wrong]
+            listed = (biases[0] if len(biases) == 1 else
+                      ", ".join(biases[:-1]) + " and " + biases[-1])
+            raise Fail(f"with {hidden} hidden layer(s), d loss / d b is N times too small "
+                       f"({listed}; N = {n} examples): the biases' gradients are averaged "
+                       f"over the batch (dZ.mean(0) instead of dZ.sum(0))",
+                       "sum dZ over the batch (dim 0), the 1/N is already in dZ: "
+                       "db = dZ.sum(dim=0)")
+        first = wrong[0]
+        j = first_mismatch(grads[first], refs[first], RTOL, ATOL)
         right = [names[i] for i, (g, r) in enumerate(zip(grads, refs))
                  if first_mismatch(g, r, RTOL, ATOL) is None]
         extra = f" ({', '.join(right)} right)" if right else ""
@@ -489,6 +502,48 @@ def _backward_grads(hidden: int):
                    + ("; it is the transpose of the right one" if transposed else ""),
                    BACKWARD_FIX)
     return check
+
+
+STABLE_FIX = ("subtract each row's maximum before exp: shifted = Z - Z.max(dim=1, "
+              "keepdim=True).values, then log_softmax = shifted - "
+              "torch.log(torch.exp(shifted).sum(dim=1, keepdim=True)); the softmax and the "
+              "loss do not change, and exp only sees numbers <= 0")
+SHIFT = 1000.0  # added to every logit: exp(1000) overflows float64, softmax does not change
+
+
+def _backward_stable(c: Checker) -> None:
+    """Logits of about +-1000 (the last bias shifted): the same loss and gradients as without
+    the shift, where exp(logit) overflows (or underflows to 0 everywhere). One depth is
+    enough: only the softmax sees the shift."""
+    for hidden in c.hidden[:1]:
+        X, y, params = _backward_case(hidden, 9)
+        ref_loss, refs = _manual(X, y, params)
+        for shift in (SHIFT, -SHIFT):
+            shifted = [p.clone() for p in params]
+            shifted[-1] = shifted[-1] + shift
+            loss, grads = _call_backward(c, X, y, shifted)
+            finite = loss == loss and abs(loss) != float("inf") and all(
+                bool(torch.isfinite(g).all()) for g in grads)
+            where = (f"with {hidden} hidden layer(s) and logits of about {fmt(shift)} (the "
+                     f"last bias shifted by {fmt(shift)}, which changes no probability)")
+            if not finite:
+                raise Fail(f"{where} the loss or the gradients are nan or inf: "
+                           + ("exp(logits) overflows to inf" if shift > 0 else
+                              "exp(logits) underflows to 0 in every entry (0 / 0)"),
+                           STABLE_FIX)
+            right = (abs(loss - float(ref_loss)) <= RTOL * abs(float(ref_loss)) + ATOL
+                     and all(first_mismatch(g, r, RTOL, ATOL) is None
+                             for g, r in zip(grads, refs)))
+            if right:
+                continue
+            # right without the shift? Then only the large logits break it
+            loss0, grads0 = _call_backward(c, X, y, params)
+            if (abs(loss0 - float(ref_loss)) <= RTOL * abs(float(ref_loss)) + ATOL
+                    and all(first_mismatch(g, r, RTOL, ATOL) is None
+                            for g, r in zip(grads0, refs))):
+                raise Fail(f"{where} the loss is {fmt(loss)} and the gradients differ, "
+                           f"where the loss is {fmt(float(ref_loss))} as without the shift",
+                           STABLE_FIX)
 
 
 def _backward_unchanged(c: Checker) -> None:
@@ -515,7 +570,8 @@ def mlp_loss_and_grads(fn, hidden_layers: int | tuple[int, ...] = (1, 2)) -> Non
     """Check the student's ``mlp_loss_and_grads(X, y, params)``: the loss (softmax
     cross-entropy averaged over the batch) and its gradients w.r.t. every parameter of a
     network with ReLU hidden layers, computed by hand, against autograd in float64; the
-    usual mistakes (no 1/N, no ReLU mask, no one-hot, a transposed dW) named. It must not
+    usual mistakes (no 1/N, no ReLU mask, no one-hot, a transposed dW, db averaged instead
+    of summed, exp of unshifted logits) named. It must not
     use autograd: ``torch.Tensor.backward`` and ``torch.autograd.grad`` are unavailable
     while it runs.
 
@@ -552,6 +608,8 @@ def mlp_loss_and_grads(fn, hidden_layers: int | tuple[int, ...] = (1, 2)) -> Non
         for hidden in hidden_layers:
             c.run(f"gradients equal autograd's with {hidden} hidden layer(s) (float64)",
                   _backward_grads(hidden))
+        c.run("stable: the same loss and gradients with logits of about +-1000",
+              _backward_stable)
         c.run("leaves the parameters unchanged", _backward_unchanged)
         c.run("works without autograd (backward, torch.autograd.grad)",
               lambda c: c.check_elementary(lambda: _backward_case(hidden_layers[0], 8)))
