@@ -768,6 +768,28 @@ BUGS: list[Bug] = [
                     v.mul_(momentum).add_(p.grad)
                     p -= lr * v
         ''')),
+    Bug("sgd_momentum", B07, "zeros-and-dampening", "starts at zeros AND the gradient enters",
+        _src('''
+        def sgd_momentum(params, states, lr, momentum=0.9):
+            with torch.no_grad():
+                for p, state in zip(params, states):
+                    v = state.get("v", torch.zeros_like(p))
+                    v = momentum * v + (1 - momentum) * p.grad
+                    state["v"] = v
+                    p -= lr * v
+        ''')),
+    Bug("sgd_momentum", B07, "velocity-in-a-module-dict", "live outside states", _src('''
+        VELOCITY = {}                                       # shared by every caller
+
+        def sgd_momentum(params, states, lr, momentum=0.9):
+            with torch.no_grad():
+                for i, p in enumerate(params):
+                    if i not in VELOCITY:
+                        VELOCITY[i] = p.grad.clone()
+                    else:
+                        VELOCITY[i] = momentum * VELOCITY[i] + p.grad
+                    p -= lr * VELOCITY[i]
+        ''')),
     Bug("sgd_momentum", B07, "rebinds-p", "the parameters did not change", _src('''
         def sgd_momentum(params, states, lr, momentum=0.9):
             for p, state in zip(params, states):
@@ -951,8 +973,13 @@ MISLEADING: dict[str, list[str]] = {
                              "a leaf Variable", "2. "],
     "dropout-in-place": ["the survivors are not scaled", "two calls drop the same",
                          "a leaf Variable"],
+    "sgd_momentum-velocity-in-a-module-dict": ["follow torch.optim's"],
+    "sgd_momentum-velocity-in-a-function-attribute": ["follow torch.optim's"],
+    "sgd_momentum-zeros-and-dampening": ["follow torch.optim's"],
 }
 FIRST_HINT: dict[str, str] = {
+    "sgd_momentum-velocity-in-a-module-dict": "live outside states",
+    "sgd_momentum-velocity-in-a-function-attribute": "live outside states",
     "mlp_loss_and_grads-bias-gradient-averaged": "sum dZ over the batch (dim 0), the 1/N is "
                                                  "already in dZ",
     "dropout-in-place-mul": "changes its argument in place",
