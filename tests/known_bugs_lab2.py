@@ -76,7 +76,9 @@ CLEAN_MSE = [_src('''
             return loss.mean()
         if reduction == "sum":
             return loss.sum()
-        return loss
+        if reduction == "none":
+            return loss
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 ''')]
 
 CLEAN_MLP = [_src('''
@@ -161,6 +163,8 @@ CLEAN_MLP_LOSS_AND_GRADS = [_src('''
 CLEAN_DROPOUT = [_src('''
     def dropout(input, p, training=True):
         """Inverted dropout: zero each element with probability p, scale the rest."""
+        if not 0 <= p < 1:
+            raise ValueError(f"p must be a probability in [0, 1), got {p!r}")
         if not training:
             return input
         mask = (torch.rand(input.shape) > p).to(input.dtype)     # 1 with probability 1 - p
@@ -168,6 +172,8 @@ CLEAN_DROPOUT = [_src('''
 '''), _src('''
     def dropout(input, p, training=True):
         """d2l's dropout_layer with a training switch."""
+        if p < 0 or p >= 1:
+            raise ValueError("dropout probability has to be in [0, 1), but got {}".format(p))
         if not training or p == 0:
             return input
         mask = (torch.rand_like(input) > p).float()
@@ -388,6 +394,22 @@ BUGS: list[Bug] = [
             loss = (input - target).abs()
             return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
         ''')),
+    Bug("mse_loss", B06, "unknown-reduction-accepted", "raise ValueError(f\"reduction must be",
+        _src('''
+        def mse_loss(input, target, reduction="mean"):
+            loss = (input - target) ** 2
+            if reduction == "mean":
+                return loss.mean()
+            if reduction == "sum":
+                return loss.sum()
+            return loss                                     # any other value: no reduction
+        ''')),
+    Bug("mse_loss", B06, "unknown-reduction-key-error", "raises KeyError (a dictionary lookup)",
+        _src('''
+        def mse_loss(input, target, reduction="mean"):
+            loss = (input - target) ** 2
+            return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+        ''')),
     Bug("mse_loss", B06, "calls-torch", "it calls torch.nn.functional.mse_loss", _src('''
         def mse_loss(input, target, reduction="mean"):
             return torch.nn.functional.mse_loss(input, target, reduction=reduction)
@@ -433,6 +455,13 @@ BUGS: list[Bug] = [
             for W, b in zip(params[0:-2:2], params[1:-2:2]):
                 H = activation(H @ W.T + b)
             return H @ params[-2].T + params[-1]
+        ''')),
+    Bug("mlp", B06, "weights-through-data", "no .detach(), .data or copies", _src('''
+        def mlp(X, params, activation):
+            H = X.reshape(-1, params[0].shape[0])
+            for W, b in zip(params[0:-2:2], params[1:-2:2]):
+                H = activation(H @ W.data + b)              # W outside autograd's graph
+            return H @ params[-2].data + params[-1]
         ''')),
     # ---------------------------------------------------------- mlp_loss_and_grads
     Bug("mlp_loss_and_grads", B06, "not-divided-by-N", "N times too large", _src('''
@@ -550,6 +579,77 @@ BUGS: list[Bug] = [
             dZ1 = (dscores @ W2.T) * (Z1 > 0)
             return loss, [X.T @ dZ1, dZ1.sum(0), H1.T @ dscores, dscores.sum(0)]
         ''')),
+    Bug("mlp_loss_and_grads", B06, "unstable-softmax", "subtract each row's maximum before exp",
+        _src('''
+        def mlp_loss_and_grads(X, y, params):
+            H = X.reshape(-1, params[0].shape[0])
+            inputs, pre = [H], []
+            L = len(params) // 2
+            for i in range(L):
+                Z = H @ params[2 * i] + params[2 * i + 1]
+                pre.append(Z)
+                if i < L - 1:
+                    H = relu(Z)
+                    inputs.append(H)
+            N = len(y)
+            E = torch.exp(Z)                                # not shifted: overflows
+            P = E / E.sum(dim=1, keepdim=True)
+            loss = -torch.log(P[torch.arange(N), y]).mean()
+            dZ = P.clone()
+            dZ[torch.arange(N), y] -= 1
+            dZ = dZ / N
+            grads = [None] * len(params)
+            for i in reversed(range(L)):
+                grads[2 * i], grads[2 * i + 1] = inputs[i].T @ dZ, dZ.sum(0)
+                if i > 0:
+                    dZ = (dZ @ params[2 * i].T) * (pre[i - 1] > 0)
+            return loss, grads
+        ''')),
+    Bug("mlp_loss_and_grads", B06, "bias-gradient-averaged",
+        "d loss / d b is N times too small", _src('''
+        def mlp_loss_and_grads(X, y, params):
+            H = X.reshape(-1, params[0].shape[0])
+            inputs, pre = [H], []
+            L = len(params) // 2
+            for i in range(L):
+                Z = H @ params[2 * i] + params[2 * i + 1]
+                pre.append(Z)
+                if i < L - 1:
+                    H = relu(Z)
+                    inputs.append(H)
+            N = len(y)
+            Z = Z - Z.max(dim=1, keepdim=True).values
+            P = torch.exp(Z) / torch.exp(Z).sum(dim=1, keepdim=True)
+            loss = -torch.log(P[torch.arange(N), y]).mean()
+            dZ = P.clone()
+            dZ[torch.arange(N), y] -= 1
+            dZ = dZ / N
+            grads = [None] * len(params)
+            for i in reversed(range(L)):
+                grads[2 * i], grads[2 * i + 1] = inputs[i].T @ dZ, dZ.mean(0)   # mean, not sum
+                if i > 0:
+                    dZ = (dZ @ params[2 * i].T) * (pre[i - 1] > 0)
+            return loss, grads
+        ''')),
+    Bug("mlp_loss_and_grads", B06, "returns-grads-then-loss",
+        "the first entry is a list of 4 tensors", _src('''
+        def mlp_loss_and_grads(X, y, params):
+            W1, b1, W2, b2 = params[:4]
+            X = X.reshape(len(X), -1)
+            Z1 = X @ W1 + b1
+            H1 = relu(Z1)
+            scores = H1 @ W2 + b2
+            shifted = scores - scores.max(dim=1, keepdim=True).values
+            P = torch.exp(shifted) / torch.exp(shifted).sum(dim=1, keepdim=True)
+            N = len(y)
+            loss = -torch.log(P[torch.arange(N), y]).mean()
+            dscores = P.clone()
+            dscores[torch.arange(N), y] -= 1
+            dscores /= N
+            dZ1 = (dscores @ W2.T) * (Z1 > 0)
+            grads = [X.T @ dZ1, dZ1.sum(0), H1.T @ dscores, dscores.sum(0)]
+            return grads, loss                              # the order swapped
+        ''')),
     # ---------------------------------------------------------- dropout
     Bug("dropout", B08, "no-scaling", "the survivors are not scaled", _src('''
         def dropout(input, p, training=True):
@@ -601,6 +701,42 @@ BUGS: list[Bug] = [
                 input[torch.rand(input.shape) <= p] = 0
             return input / (1 - p)
         ''')),
+    Bug("dropout", B08, "in-place-mul", "changes its argument in place", _src('''
+        def dropout(input, p, training=True):
+            if not 0 <= p < 1:
+                raise ValueError(f"p must be in [0, 1), got {p}")
+            if not training:
+                return input
+            mask = (torch.rand(input.shape) > p).to(input.dtype)
+            input.mul_(mask).div_(1 - p)                    # the caller's tensor changed
+            return input
+        ''')),
+    Bug("dropout", B08, "p-not-checked", "raise ValueError(f\"p must be a probability",
+        _src('''
+        def dropout(input, p, training=True):
+            if not training:
+                return input
+            mask = (torch.rand(input.shape) > p).to(input.dtype)
+            return input * mask / (1 - p)
+        ''')),
+    Bug("dropout", B08, "only-p-one-rejected", "p = 1.5 is not a probability", _src('''
+        def dropout(input, p, training=True):
+            if p == 1:
+                raise ValueError("p = 1 would drop everything")
+            if not training:
+                return input
+            mask = (torch.rand(input.shape) > p).to(input.dtype)
+            return input * mask / (1 - p)
+        ''')),
+    Bug("dropout", B08, "p-error-without-value", "does not name the value it got", _src('''
+        def dropout(input, p, training=True):
+            if not 0 <= p < 1:
+                raise ValueError("p must be in [0, 1)")
+            if not training:
+                return input
+            mask = (torch.rand(input.shape) > p).to(input.dtype)
+            return input * mask / (1 - p)
+        ''')),
     Bug("dropout", B08, "calls-torch", "it calls torch.nn.functional.dropout", _src('''
         def dropout(input, p, training=True):
             return torch.nn.functional.dropout(input, p, training)
@@ -631,6 +767,28 @@ BUGS: list[Bug] = [
                 for p, v in zip(params, sgd_momentum.velocities):
                     v.mul_(momentum).add_(p.grad)
                     p -= lr * v
+        ''')),
+    Bug("sgd_momentum", B07, "zeros-and-dampening", "starts at zeros AND the gradient enters",
+        _src('''
+        def sgd_momentum(params, states, lr, momentum=0.9):
+            with torch.no_grad():
+                for p, state in zip(params, states):
+                    v = state.get("v", torch.zeros_like(p))
+                    v = momentum * v + (1 - momentum) * p.grad
+                    state["v"] = v
+                    p -= lr * v
+        ''')),
+    Bug("sgd_momentum", B07, "velocity-in-a-module-dict", "live outside states", _src('''
+        VELOCITY = {}                                       # shared by every caller
+
+        def sgd_momentum(params, states, lr, momentum=0.9):
+            with torch.no_grad():
+                for i, p in enumerate(params):
+                    if i not in VELOCITY:
+                        VELOCITY[i] = p.grad.clone()
+                    else:
+                        VELOCITY[i] = momentum * VELOCITY[i] + p.grad
+                    p -= lr * VELOCITY[i]
         ''')),
     Bug("sgd_momentum", B07, "rebinds-p", "the parameters did not change", _src('''
         def sgd_momentum(params, states, lr, momentum=0.9):
@@ -803,6 +961,30 @@ BUGS: list[Bug] = [
             return [(torch.cat(parts[:i] + parts[i + 1:]), parts[i]) for i in range(k - 1)]
         ''')),
 ]
+
+
+# A wrong value leads to more failed checks than its cause: these must not be reported for
+# the bugs named (by id), where they would send the student after a consequence, and
+# FIRST_HINT: the hint the verdict's first failed check must give.
+MISLEADING: dict[str, list[str]] = {
+    "mlp-activation-on-output": ["no .detach(), .data or copies"],
+    "mlp-relu-hard-coded": ["no .detach(), .data or copies"],
+    "dropout-in-place-mul": ["the survivors are not scaled", "two calls drop the same",
+                             "a leaf Variable", "2. "],
+    "dropout-in-place": ["the survivors are not scaled", "two calls drop the same",
+                         "a leaf Variable"],
+    "sgd_momentum-velocity-in-a-module-dict": ["follow torch.optim's"],
+    "sgd_momentum-velocity-in-a-function-attribute": ["follow torch.optim's"],
+    "sgd_momentum-zeros-and-dampening": ["follow torch.optim's"],
+}
+FIRST_HINT: dict[str, str] = {
+    "sgd_momentum-velocity-in-a-module-dict": "live outside states",
+    "sgd_momentum-velocity-in-a-function-attribute": "live outside states",
+    "mlp_loss_and_grads-bias-gradient-averaged": "sum dZ over the batch (dim 0), the 1/N is "
+                                                 "already in dZ",
+    "dropout-in-place-mul": "changes its argument in place",
+    "dropout-in-place": "changes its argument in place",
+}
 
 
 def bugs_for(notebook: str) -> list[Bug]:

@@ -35,6 +35,18 @@ def test_known_bug_fails_with_its_hint(bug, notebook):
     assert message.startswith(f"{bug.function}: "), message
 
 
+@pytest.mark.parametrize("bug_id", sorted(set(kb.MISLEADING) | set(kb.FIRST_HINT)))
+def test_known_bug_reports_its_cause_not_its_consequences(bug_id):
+    bug = next(b for b in kb.BUGS if b.id == bug_id)
+    message = run_checker(bug.function, bug.notebooks[0],
+                          kb.define(bug.source, kb.namespace(bug.notebooks[0])))
+    for wrong in kb.MISLEADING.get(bug_id, []):
+        assert wrong not in message, f"{bug_id}: {wrong!r} in:\n{message}"
+    if bug_id in kb.FIRST_HINT:
+        first = message.split("\n2. ", 1)[0]
+        assert kb.FIRST_HINT[bug_id] in first, f"{bug_id}: not first in:\n{message}"
+
+
 def test_every_graded_function_has_known_bugs_and_clean_code():
     for nb, functions in GRADED.items():
         for function in functions:

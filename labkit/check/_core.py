@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["Fail", "Checker", "describe_value", "first_mismatch", "fmt"]
+__all__ = ["Fail", "Skip", "Checker", "describe_value", "first_mismatch", "fmt"]
 
 SEED = 20240601  # the global generators' seed while a checker runs (restored afterwards)
 
@@ -40,6 +40,11 @@ class Fail(Exception):
         super().__init__(problem)
         self.problem = problem
         self.fix = fix
+
+
+class Skip(Exception):
+    """A check that cannot give a meaningful verdict until an earlier failure is fixed (its
+    result would only repeat that failure's consequence): counted as not run."""
 
 
 class _StudentError(Exception):
@@ -63,13 +68,32 @@ def fmt(x) -> str:
     return str(x)
 
 
+MAX_DESCRIPTION = 100  # characters of a value's repr quoted in a message
+
+
 def describe_value(x) -> str:
-    """What a value is, for messages: shape and dtype for tensors."""
+    """What a value is, for messages: shape and dtype for tensors, the length and kind of
+    the items for a list or tuple holding tensors ("a list of 4 tensors"), else the type and
+    repr on one line, cut at ``MAX_DESCRIPTION`` characters (a tensor's repr would fill the
+    screen)."""
     if isinstance(x, torch.Tensor):
         return f"a tensor of shape {tuple(x.shape)} and dtype {x.dtype}"
     if x is None:
         return "None (did you forget the return statement?)"
-    return f"{type(x).__name__} {x!r}"[:120]
+    kind = type(x).__name__
+    if isinstance(x, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in x):
+        n = len(x)
+        if all(isinstance(v, torch.Tensor) for v in x):
+            return f"a {kind} of {n} tensor{'' if n == 1 else 's'}"
+        items = "; ".join(describe_value(v) for v in x[:3]) + ("; ..." if n > 3 else "")
+        return _cut(f"a {kind} of {n} item{'' if n == 1 else 's'} ({items})")
+    return _cut(f"{kind} {x!r}")
+
+
+def _cut(text: str) -> str:
+    """``text`` on one line, at most ``MAX_DESCRIPTION`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 3] + "..."
 
 
 def first_mismatch(actual: torch.Tensor, expected: torch.Tensor, rtol: float,
@@ -271,7 +295,7 @@ class Checker:
                     warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return fn(*args, **kwargs)
-        except (_Abort, Fail):
+        except (_Abort, Fail, Skip):
             raise
         except Exception as exc:  # anything the student's code raises
             raise _StudentError(exc) from exc
@@ -281,12 +305,15 @@ class Checker:
     def run(self, what: str, check: Callable[[Checker], None], *,
             essential: bool = False) -> None:
         """Run one check. ``essential``: if it fails, the remaining checks are skipped
-        (they need what it tests, e.g. that the function returns a tensor at all)."""
+        (they need what it tests, e.g. that the function returns a tensor at all). A check
+        that raises ``Skip`` counts as not run."""
         if self._aborted:
             self.skipped += 1
             return
         try:
             check(self)
+        except Skip:
+            self.skipped += 1
         except Fail as f:
             self.results.append((what, f.problem, f.fix))
             if essential:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from labkit.check._core import Checker, Fail, fmt, run_checker
+from labkit.check._core import Checker, Fail, Skip, fmt, run_checker
 
 __all__ = ["sgd_momentum", "rmsprop", "adam"]
 
@@ -124,6 +124,9 @@ def _compare(c: Checker, name: str, make, rule, hp: dict, variants,
     ref = _torch_trajectory(make, hp, grads)
     if _same(ours, ref):
         return
+    if getattr(c, "state_outside", False):
+        # the running values carried over from the checks before: that is the cause
+        raise Skip()
     where = f" (with {_hp_text(hp)})" if hp else " (with the defaults)"
     if all(torch.equal(x, s) for x, s in zip(ours[0], _start())):
         raise Fail(f"the parameters did not change{where}", INPLACE_FIX)
@@ -172,13 +175,15 @@ def _optimizer_checker(name: str, fn, signature: str, make, rule, defaults_call:
         c.run(f"one step with {label} equals torch.optim's",
               lambda c: _compare(c, name, make, rule, defaults_call, variants, 1),
               essential=True)
+        # before the longer runs: running values kept outside states carry over from one
+        # run to the next and would make those fail first, with no hint of the cause
+        c.run("everything remembered between calls lives in states",
+              lambda c: _own_state(c, defaults_call))
         c.run(f"{NUM_STEPS} steps with {label} equal torch.optim's, step by step",
               lambda c: _compare(c, name, make, rule, defaults_call, variants))
         for hp in settings:
             c.run(f"{NUM_STEPS} steps with {_hp_text(hp)} equal torch.optim's",
                   lambda c, hp=hp: _compare(c, name, make, rule, hp, variants))
-        c.run("everything remembered between calls lives in states",
-              lambda c: _own_state(c, defaults_call))
         c.run("works without torch.optim / labkit's optimizers (elementary operations)",
               lambda c: c.check_elementary(_elementary_args, kwargs=defaults_call))
         return c
@@ -188,6 +193,14 @@ def _optimizer_checker(name: str, fn, signature: str, make, rule, defaults_call:
 def _own_state(c: Checker, hp: dict) -> None:
     """Runs from fresh states agree, and two parameter lists with their own states do not
     interfere: everything the function remembers lives in ``states``."""
+    try:
+        _check_own_state(c, hp)
+    except Fail:
+        c.state_outside = True
+        raise
+
+
+def _check_own_state(c: Checker, hp: dict) -> None:
     grads = _gradients()
     first, again = _student_like(c, hp, grads[:2]), _student_like(c, hp, grads[:2])
     if not _same([first], [again]):
@@ -230,12 +243,13 @@ def _elementary_args():
 
 # ====================================================================== momentum
 
-def _momentum_rule(p, g, state, t, hp, *, dampening=False, sign=1.0, **_):
+def _momentum_rule(p, g, state, t, hp, *, dampening=False, zero_start=False, sign=1.0, **_):
     lr, momentum = hp["lr"], hp.get("momentum", 0.9)
     v = state.get("v")
-    if v is None:
+    if v is None and not zero_start:
         v = g.clone()
     else:
+        v = 0 * g if v is None else v
         v = momentum * v + ((1 - momentum) * g if dampening else g)
     state["v"] = v
     return p - sign * lr * v
@@ -250,6 +264,13 @@ def sgd_momentum(fn) -> None:
          "plain SGD step)", STATE_FIX),
         (dict(dampening=True), "the gradient enters the velocity as (1 - momentum) * g "
          "(dampening)", "torch.optim.SGD adds the whole gradient: v = momentum * v + g"),
+        (dict(dampening=True, zero_start=True), "the velocity starts at zeros AND the "
+         "gradient enters it as (1 - momentum) * g (dampening): the velocity is "
+         "(1 - momentum) times torch.optim's at every step, from the first (v = "
+         "(1 - momentum) * g instead of g)",
+         "add the whole gradient, v = momentum * v + g: starting from zeros is then fine "
+         "(the first step gives v = g, as torch.optim.SGD); the (1 - momentum) factor is "
+         "what makes it differ"),
         (dict(sign=-1.0), "it moves the parameters up the gradient (+=)",
          "p -= lr * v"),
     ]

@@ -582,8 +582,15 @@ REDUCTION_FIX = ("after the three reductions, raise ValueError(f\"reduction must
 
 
 def _loss_bad_reduction(loss: _Loss):
+    return bad_reduction_check(lambda: loss.make_inputs(4, 26))
+
+
+def bad_reduction_check(make_inputs):
+    """The check that ``fn(input, target, reduction=BAD_REDUCTION)`` raises a ValueError
+    naming the value (``make_inputs()`` gives input and target); shared with lab 2's
+    ``mse_loss``."""
     def check(c: Checker) -> None:
-        x, t = loss.make_inputs(4, 26)
+        x, t = make_inputs()
         try:
             out = c.call(x, t, reduction=BAD_REDUCTION)
         except _StudentError as e:

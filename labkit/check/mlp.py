@@ -12,7 +12,8 @@ Notebook 06 has the student write:
 - ``mlp_loss_and_grads(X, y, params)``: the forward AND backward pass by hand of a network
   with one or two ReLU hidden layers and a softmax cross-entropy loss averaged over the
   batch: returns ``(loss, grads)`` with ``grads[i]`` the gradient of the loss w.r.t.
-  ``params[i]``, computed without autograd (that is what it is checked against).
+  ``params[i]``, computed without autograd (that is what it is checked against), and
+  stable: shifting every logit by +-1000 (where exp overflows float64) changes nothing.
 
 Tolerances: float64 within ``rtol=1e-6, atol=1e-10`` (a correct formula differs from
 autograd and PyTorch by rounding, ~1e-15).
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from labkit.check._core import (
     Checker,
     Fail,
+    Skip,
     _StudentError,
     describe_value,
     expect_tensor,
@@ -41,6 +43,7 @@ from labkit.check._core import (
     vjp,
 )
 from labkit.check.activations import relu as check_relu
+from labkit.check.functional import bad_reduction_check
 
 __all__ = ["mse_loss", "mlp", "mlp_loss_and_grads"]
 
@@ -153,7 +156,8 @@ def _mse_unchanged(c: Checker) -> None:
 def mse_loss(fn) -> None:
     """Check the student's ``mse_loss(input, target, reduction="mean")``: ``(input -
     target) ** 2`` reduced like ``F.mse_loss`` (mean by default, no 1/2), gradients w.r.t.
-    both arguments, exact at +-1e4, built without ``F.mse_loss``/``nn.MSELoss``."""
+    both arguments, exact at +-1e4, an unknown reduction rejected with a ValueError that
+    names it, built without ``F.mse_loss``/``nn.MSELoss``."""
     def build() -> Checker:
         c = Checker("mse_loss", fn, signature='mse_loss(input, target, reduction="mean")',
                     unavailable=("torch.nn.functional.mse_loss", "torch.nn.MSELoss",
@@ -165,6 +169,8 @@ def mse_loss(fn) -> None:
         c.run("gradients w.r.t. input and target equal F.mse_loss's", _mse_gradient)
         c.run("exact at +-100 and +-1e4 (float32 and float64)", _mse_extremes)
         c.run("leaves its arguments unchanged", _mse_unchanged)
+        c.run("an unknown reduction raises a ValueError that names it",
+              bad_reduction_check(lambda: (_randn(4, 1, seed=11), _randn(4, 1, seed=12))))
         c.run("works without F.mse_loss / nn.MSELoss (elementary operations)",
               lambda c: c.check_elementary(lambda: (_randn(4, 1, seed=9),
                                                     _randn(4, 1, seed=10))))
@@ -225,26 +231,31 @@ def _mlp_values(depth_sizes, activation, name):
         ref = _mlp_ref(X, params, activation)
         if first_mismatch(out, ref, RTOL, ATOL) is None:
             return
-        wrong = [
-            (_mlp_ref(X, params, activation, last=True), "the activation is applied to the "
-             "output layer too: the network must return logits",
-             "no activation after the last layer: return H @ W + b"),
-            (_mlp_ref(X, params, activation, skip_bias=True), "the biases are missing",
-             "H @ W + b in every layer"),
-            (_mlp_ref(X, params, torch.relu), f"it uses relu whatever activation is passed "
-             f"(here {name})", "call the activation argument: H = activation(H @ W + b)"),
-            (_mlp_ref(X, params, lambda h: h), "no activation between the layers (the whole "
-             "network is then one linear map)", "H = activation(H @ W + b) in each hidden "
-             "layer"),
-        ]
-        for w, problem, fix in wrong:
-            if w.shape == out.shape and first_mismatch(out, w, RTOL, ATOL) is None:
-                raise Fail(problem, fix)
+        _mlp_named_mistake(out, X, params, activation, name)
         i = first_mismatch(out, ref, RTOL, ATOL)
         raise Fail(f"with layer sizes {depth_sizes} and {name} it returns "
                    f"{fmt(out.detach().reshape(-1)[i])} where {fmt(ref.reshape(-1)[i])} is "
                    f"right", MLP_FORMULA)
     return check
+
+
+def _mlp_named_mistake(out, X, params, activation, name: str, where: str = "") -> None:
+    """Fail with the usual mistake that gives exactly ``out``, if one does."""
+    wrong = [
+        (_mlp_ref(X, params, activation, last=True), "the activation is applied to the "
+         "output layer too: the network must return logits",
+         "no activation after the last layer: return H @ W + b"),
+        (_mlp_ref(X, params, activation, skip_bias=True), "the biases are missing",
+         "H @ W + b in every layer"),
+        (_mlp_ref(X, params, torch.relu), f"it uses relu whatever activation is passed "
+         f"(here {name})", "call the activation argument: H = activation(H @ W + b)"),
+        (_mlp_ref(X, params, lambda h: h), "no activation between the layers (the whole "
+         "network is then one linear map)", "H = activation(H @ W + b) in each hidden "
+         "layer"),
+    ]
+    for w, problem, fix in wrong:
+        if w.shape == out.shape and first_mismatch(out, w, RTOL, ATOL) is None:
+            raise Fail(problem + where, fix)
 
 
 def _mlp_depths(c: Checker) -> None:
@@ -262,6 +273,8 @@ def _mlp_depths(c: Checker) -> None:
                       shape_fix=LOOP_FIX)
         ref = _mlp_ref(X, params, torch.tanh)
         if first_mismatch(out, ref, RTOL, ATOL) is not None:
+            _mlp_named_mistake(out, X, params, torch.tanh, "tanh",
+                               f" (with {len(sizes) - 2} hidden layers, sizes {sizes})")
             raise Fail(f"with {len(sizes) - 2} hidden layers (sizes {sizes}) the logits are "
                        f"wrong", LOOP_FIX)
 
@@ -271,8 +284,11 @@ def _mlp_gradient(c: Checker) -> None:
     leaves = leaves_for([X, *params], list(range(1, len(params) + 1)))
     out = c.call(leaves[0], leaves[1:], torch.tanh)
     grads = vjp(c, out, leaves[1:])
-    _, refs = torch_vjp(lambda X, *p: _mlp_ref(X, list(p), torch.tanh), [X, *params],
-                        list(range(1, len(params) + 1)))
+    ref_out, refs = torch_vjp(lambda X, *p: _mlp_ref(X, list(p), torch.tanh), [X, *params],
+                              list(range(1, len(params) + 1)))
+    if out.shape != ref_out.shape or first_mismatch(out, ref_out, RTOL, ATOL) is not None:
+        # wrong values give wrong gradients: the values' checks name the cause
+        raise Skip()
     for i, (g, ref) in enumerate(zip(grads, refs)):
         j = first_mismatch(g, ref, RTOL, ATOL)
         if j is not None:
@@ -383,6 +399,13 @@ def _call_backward(c: Checker, X, y, params):
         raise Fail(f"it returns {describe_value(result)}",
                    "return a pair (loss, grads): the loss and a list of gradients")
     loss, grads = result
+    if (isinstance(loss, (tuple, list)) and len(loss) == len(params)
+            and (isinstance(grads, numbers.Real)
+                 or isinstance(grads, torch.Tensor) and grads.numel() == 1)):
+        raise Fail(f"it returns (grads, loss): the first entry is {describe_value(loss)}, "
+                   f"the second {describe_value(grads)}",
+                   "return them in the order (loss, grads): the loss first, then the list of "
+                   "gradients")
     if isinstance(loss, torch.Tensor):
         if loss.numel() != 1:
             raise Fail(f"the loss has shape {tuple(loss.shape)}, not one number",
@@ -452,10 +475,22 @@ def _backward_grads(hidden: int):
             wrong = _manual(X, y, params, **kwargs)[1]
             if all(first_mismatch(g, w, RTOL, ATOL) is None for g, w in zip(grads, wrong)):
                 raise Fail(problem, fix)
-        first = next(i for i, (g, r) in enumerate(zip(grads, refs))
-                     if first_mismatch(g, r, RTOL, ATOL) is not None)
-        j = first_mismatch(grads[first], refs[first], RTOL, ATOL)
         names = [f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i in range(len(params))]
+        wrong = [i for i, (g, r) in enumerate(zip(grads, refs))
+                 if first_mismatch(g, r, RTOL, ATOL) is not None]
+        n = len(y)
+        if all(i % 2 == 1 and first_mismatch(grads[i] * n, refs[i], RTOL, ATOL) is None
+               for i in wrong):
+            biases = [names[i] for i in wrong]
+            listed = (biases[0] if len(biases) == 1 else
+                      ", ".join(biases[:-1]) + " and " + biases[-1])
+            raise Fail(f"with {hidden} hidden layer(s), d loss / d b is N times too small "
+                       f"({listed}; N = {n} examples): the biases' gradients are averaged "
+                       f"over the batch (dZ.mean(0) instead of dZ.sum(0))",
+                       "sum dZ over the batch (dim 0), the 1/N is already in dZ: "
+                       "db = dZ.sum(dim=0)")
+        first = wrong[0]
+        j = first_mismatch(grads[first], refs[first], RTOL, ATOL)
         right = [names[i] for i, (g, r) in enumerate(zip(grads, refs))
                  if first_mismatch(g, r, RTOL, ATOL) is None]
         extra = f" ({', '.join(right)} right)" if right else ""
@@ -467,6 +502,48 @@ def _backward_grads(hidden: int):
                    + ("; it is the transpose of the right one" if transposed else ""),
                    BACKWARD_FIX)
     return check
+
+
+STABLE_FIX = ("subtract each row's maximum before exp: shifted = Z - Z.max(dim=1, "
+              "keepdim=True).values, then log_softmax = shifted - "
+              "torch.log(torch.exp(shifted).sum(dim=1, keepdim=True)); the softmax and the "
+              "loss do not change, and exp only sees numbers <= 0")
+SHIFT = 1000.0  # added to every logit: exp(1000) overflows float64, softmax does not change
+
+
+def _backward_stable(c: Checker) -> None:
+    """Logits of about +-1000 (the last bias shifted): the same loss and gradients as without
+    the shift, where exp(logit) overflows (or underflows to 0 everywhere). One depth is
+    enough: only the softmax sees the shift."""
+    for hidden in c.hidden[:1]:
+        X, y, params = _backward_case(hidden, 9)
+        ref_loss, refs = _manual(X, y, params)
+        for shift in (SHIFT, -SHIFT):
+            shifted = [p.clone() for p in params]
+            shifted[-1] = shifted[-1] + shift
+            loss, grads = _call_backward(c, X, y, shifted)
+            finite = loss == loss and abs(loss) != float("inf") and all(
+                bool(torch.isfinite(g).all()) for g in grads)
+            where = (f"with {hidden} hidden layer(s) and logits of about {fmt(shift)} (the "
+                     f"last bias shifted by {fmt(shift)}, which changes no probability)")
+            if not finite:
+                raise Fail(f"{where} the loss or the gradients are nan or inf: "
+                           + ("exp(logits) overflows to inf" if shift > 0 else
+                              "exp(logits) underflows to 0 in every entry (0 / 0)"),
+                           STABLE_FIX)
+            right = (abs(loss - float(ref_loss)) <= RTOL * abs(float(ref_loss)) + ATOL
+                     and all(first_mismatch(g, r, RTOL, ATOL) is None
+                             for g, r in zip(grads, refs)))
+            if right:
+                continue
+            # right without the shift? Then only the large logits break it
+            loss0, grads0 = _call_backward(c, X, y, params)
+            if (abs(loss0 - float(ref_loss)) <= RTOL * abs(float(ref_loss)) + ATOL
+                    and all(first_mismatch(g, r, RTOL, ATOL) is None
+                            for g, r in zip(grads0, refs))):
+                raise Fail(f"{where} the loss is {fmt(loss)} and the gradients differ, "
+                           f"where the loss is {fmt(float(ref_loss))} as without the shift",
+                           STABLE_FIX)
 
 
 def _backward_unchanged(c: Checker) -> None:
@@ -493,7 +570,8 @@ def mlp_loss_and_grads(fn, hidden_layers: int | tuple[int, ...] = (1, 2)) -> Non
     """Check the student's ``mlp_loss_and_grads(X, y, params)``: the loss (softmax
     cross-entropy averaged over the batch) and its gradients w.r.t. every parameter of a
     network with ReLU hidden layers, computed by hand, against autograd in float64; the
-    usual mistakes (no 1/N, no ReLU mask, no one-hot, a transposed dW) named. It must not
+    usual mistakes (no 1/N, no ReLU mask, no one-hot, a transposed dW, db averaged instead
+    of summed, exp of unshifted logits) named. It must not
     use autograd: ``torch.Tensor.backward`` and ``torch.autograd.grad`` are unavailable
     while it runs.
 
@@ -530,6 +608,8 @@ def mlp_loss_and_grads(fn, hidden_layers: int | tuple[int, ...] = (1, 2)) -> Non
         for hidden in hidden_layers:
             c.run(f"gradients equal autograd's with {hidden} hidden layer(s) (float64)",
                   _backward_grads(hidden))
+        c.run("stable: the same loss and gradients with logits of about +-1000",
+              _backward_stable)
         c.run("leaves the parameters unchanged", _backward_unchanged)
         c.run("works without autograd (backward, torch.autograd.grad)",
               lambda c: c.check_elementary(lambda: _backward_case(hidden_layers[0], 8)))

@@ -5,11 +5,15 @@ while training, each element is zeroed with probability ``p`` and the survivors 
 divided by ``1 - p``, so that the expected value of every element stays the input; with
 ``training=False`` the input comes back unchanged.
 
-Dropout is random, so it is checked by what must hold for every mask: each output element
+Every check but the one that looks for it passes the function a copy of its input, so that
+an in-place change of the input is reported once, as itself, and not through its
+consequences (wrong scaling, the same mask twice). Dropout is random, so it is checked by
+what must hold for every mask: each output element
 is 0 or exactly ``input / (1 - p)``; the fraction kept is ``1 - p`` (within 5 standard
 deviations over 100,000 elements; the checker seeds torch's generator, so the verdict is
 the same at every run); a new mask at every call; the gradient is the same mask divided by
-``1 - p``; evaluation mode and ``p = 0`` are the identity.
+``1 - p``; evaluation mode and ``p = 0`` are the identity; a ``p`` outside ``[0, 1)`` raises
+a ValueError that names it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ import math
 
 import torch
 
-from labkit.check._core import Checker, Fail, expect_tensor, fmt, run_checker, upstream
+from labkit.check._core import (
+    Checker,
+    Fail,
+    _StudentError,
+    describe_value,
+    expect_tensor,
+    fmt,
+    run_checker,
+    upstream,
+)
 
 __all__ = ["dropout"]
 
@@ -68,7 +81,7 @@ def _classify(out: torch.Tensor, x: torch.Tensor, p: float) -> None:
 def _shapes(c: Checker) -> None:
     for shape, dtype in [((8, 5), F64), ((4, 3, 2), F32), ((7,), F32)]:
         x = _positive(*shape, seed=1, dtype=dtype)
-        expect_tensor(c.call(x, 0.5), shape=shape, dtype=dtype,
+        expect_tensor(c.call(x.clone(), 0.5), shape=shape, dtype=dtype,
                       context=f"for an input of shape {shape} and dtype {dtype}",
                       shape_fix="drop elements, not rows: the mask has the input's shape "
                                 "(torch.rand(input.shape) > p)")
@@ -77,7 +90,7 @@ def _shapes(c: Checker) -> None:
 def _scaling(c: Checker) -> None:
     for p, dtype in ((0.5, F64), (0.2, F32), (0.8, F64)):
         x = _positive(50, 40, seed=2, dtype=dtype)
-        out = expect_tensor(c.call(x, p), shape=x.shape)
+        out = expect_tensor(c.call(x.clone(), p), shape=x.shape)
         _classify(out, x, p)
 
 
@@ -85,7 +98,7 @@ def _fraction(c: Checker) -> None:
     n = 100_000
     for p in (0.2, 0.7):
         x = _positive(200, 500, seed=3)
-        out = expect_tensor(c.call(x, p), shape=x.shape).detach()
+        out = expect_tensor(c.call(x.clone(), p), shape=x.shape).detach()
         kept = float((out != 0).double().mean())
         sd = math.sqrt(p * (1 - p) / n)
         if abs(kept - (1 - p)) <= 5 * sd:
@@ -100,7 +113,7 @@ def _fraction(c: Checker) -> None:
 
 def _mean(c: Checker) -> None:
     x = _positive(200, 500, seed=4)
-    out = expect_tensor(c.call(x, 0.5), shape=x.shape).detach()
+    out = expect_tensor(c.call(x.clone(), 0.5), shape=x.shape).detach()
     rel = float(out.mean() / x.mean())
     if abs(rel - 1) > 0.02:
         raise Fail(f"the mean of the output is {rel:.3f} times the input's (p = 0.5); "
@@ -110,7 +123,7 @@ def _mean(c: Checker) -> None:
 def _eval_mode(c: Checker) -> None:
     x = _positive(30, 20, seed=5)
     for p in (0.5, 0.9):
-        out = expect_tensor(c.call(x, p, False), shape=x.shape,
+        out = expect_tensor(c.call(x.clone(), p, False), shape=x.shape,
                             context="with training=False")
         if not torch.equal(out.detach(), x):
             zeros = int((out.detach() == 0).sum())
@@ -126,7 +139,7 @@ def _eval_mode(c: Checker) -> None:
 
 def _p_zero(c: Checker) -> None:
     x = _positive(30, 20, seed=6)
-    out = expect_tensor(c.call(x, 0.0), shape=x.shape, context="with p = 0")
+    out = expect_tensor(c.call(x.clone(), 0.0), shape=x.shape, context="with p = 0")
     if not bool(torch.isfinite(out.detach()).all()):
         raise Fail("with p = 0 it returns nan or inf (a division by p?)",
                    "divide by 1 - p, the probability of keeping: " + FORMULA)
@@ -139,8 +152,8 @@ def _p_zero(c: Checker) -> None:
 
 def _new_mask(c: Checker) -> None:
     x = _positive(40, 30, seed=7)
-    a = expect_tensor(c.call(x, 0.5), shape=x.shape).detach()
-    b = expect_tensor(c.call(x, 0.5), shape=x.shape).detach()
+    a = expect_tensor(c.call(x.clone(), 0.5), shape=x.shape).detach()
+    b = expect_tensor(c.call(x.clone(), 0.5), shape=x.shape).detach()
     if torch.equal(a != 0, b != 0):
         raise Fail("two calls drop the same elements",
                    "draw a new mask at every call (torch.rand inside the function; no "
@@ -154,7 +167,9 @@ def _new_mask(c: Checker) -> None:
 def _gradient(c: Checker) -> None:
     x = _positive(20, 10, seed=8)
     leaf = x.clone().requires_grad_()
-    out = expect_tensor(c.call(leaf, 0.3), shape=x.shape)
+    # a copy of the leaf, not the leaf itself: an in-place change of the input (reported on
+    # its own) would raise here instead of showing whether the gradient is right
+    out = expect_tensor(c.call(leaf.clone(), 0.3), shape=x.shape)
     if not out.requires_grad:
         raise Fail("the output is not connected to the input's graph, so no gradient flows "
                    "back", "compute it as input * mask / (1 - p), an operation on the input")
@@ -181,16 +196,40 @@ def _unchanged(c: Checker) -> None:
     before = x.clone()
     c.call(x, 0.5)
     if not torch.equal(x, before):
-        raise Fail("it changes its argument in place (the caller's activations lose their "
-                   "dropped elements)",
-                   "return a new tensor: input * mask / (1 - p), not input[mask] = 0")
+        raise Fail("it changes its argument in place: the caller's activations lose their "
+                   "dropped elements, and autograd may still need them for the backward pass",
+                   "return a new tensor: input * mask / (1 - p), not input[mask] = 0 or "
+                   "input.mul_(mask)")
+
+
+P_FIX = ("check p before using it: if not 0 <= p < 1: raise ValueError(f\"p must be a "
+         "probability in [0, 1), got {p!r}\")")
+
+
+def _bad_p(c: Checker) -> None:
+    for p in (1.0, 1.5, -0.2):
+        x = _positive(6, 4, seed=11)
+        try:
+            out = c.call(x, p)
+        except _StudentError as e:
+            if not isinstance(e.exc, ValueError):
+                raise
+            if p != 1.0 and repr(p) not in str(e.exc) and str(p) not in str(e.exc):
+                raise Fail(f"p = {p} raises a ValueError that does not name the value it got "
+                           f"({e.exc})", "say what came in, e.g. " + P_FIX) from None
+            continue
+        what = ("p = 1 drops every element and divides by 1 - p = 0" if p == 1.0 else
+                f"p = {p} is not a probability")
+        raise Fail(f"{what}, but it is not rejected: it returns {describe_value(out)} "
+                   f"instead of raising a ValueError", P_FIX)
 
 
 def dropout(fn) -> None:
     """Check the student's ``dropout(input, p, training=True)``: inverted dropout (each
     element zeroed with probability ``p``, survivors divided by ``1 - p``, a new mask at
     every call, the gradient through the same mask), the identity with ``training=False``
-    or ``p = 0``, built without ``F.dropout``/``nn.Dropout``."""
+    or ``p = 0``, a ``p`` outside ``[0, 1)`` rejected with a ValueError, built without
+    ``F.dropout``/``nn.Dropout``."""
     def build() -> Checker:
         c = Checker("dropout", fn, signature=SIGNATURE,
                     unavailable=("torch.nn.functional.dropout", "torch.dropout",
@@ -203,6 +242,7 @@ def dropout(fn) -> None:
                     elementary_fix="torch.rand(input.shape) > p as the mask, then "
                                    "input * mask / (1 - p)")
         c.run("returns a tensor of the input's shape and dtype", _shapes, essential=True)
+        c.run("leaves its input unchanged", _unchanged)
         c.run("each element is 0 or input / (1 - p)", _scaling)
         c.run("the fraction of elements kept is 1 - p", _fraction)
         c.run("the mean is kept (inverted dropout)", _mean)
@@ -210,7 +250,7 @@ def dropout(fn) -> None:
         c.run("p = 0 drops nothing", _p_zero)
         c.run("a new mask at every call, element by element", _new_mask)
         c.run("the gradient goes through the same mask and scaling", _gradient)
-        c.run("leaves its input unchanged", _unchanged)
+        c.run("p outside [0, 1) raises a ValueError that names it", _bad_p)
         c.run("works without F.dropout / nn.Dropout / lk.dropout (elementary operations)",
               lambda c: c.check_elementary(lambda: (_positive(6, 4, seed=10), 0.5)))
         return c
