@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -180,6 +181,13 @@ def unpack_batch(batch, name: str, device) -> tuple[torch.Tensor, torch.Tensor]:
             f"{name} must yield (X, y) pairs, got a batch that is {describe(batch)}"
         )
     X, y = batch
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        which, value = ("X", X) if not isinstance(X, torch.Tensor) else ("y", y)
+        raise TypeError(
+            f"{name} must yield (X, y) pairs of tensors, got a batch whose {which} is "
+            f"{describe(value)}; convert the data with torch.as_tensor(...) once, before "
+            f"batching (lk.InMemoryLoader, or a DataLoader over tensors)"
+        )
     if device is not None:  # .to() costs microseconds even when there is nothing to move
         if X.device != device:
             X = X.to(device)
@@ -201,14 +209,37 @@ def loss_reduction(loss) -> str | None:
     """What a loss function says it returns: ``"mean"``, ``"sum"``, ``"none"`` or ``None``
     (it does not say).
 
-    Read from ``loss.reduction`` (``nn.CrossEntropyLoss()`` and the other ``torch.nn``
-    losses; any function can be given the attribute) or from the ``reduction`` keyword of a
-    ``functools.partial(lk.cross_entropy, reduction="sum")``.
+    Read, in this order, from ``loss.reduction`` (``nn.CrossEntropyLoss()`` and the other
+    ``torch.nn`` losses; any function can be given the attribute), from the ``reduction``
+    keyword of a ``functools.partial(lk.cross_entropy, reduction="sum")``, or from the
+    default of a ``reduction`` parameter in the function's signature: the loop calls
+    ``loss(y_hat, y)``, so ``lk.cross_entropy``, ``lk.mse_loss``, ``F.cross_entropy`` or a
+    student's ``def cross_entropy(y_hat, y, reduction="mean")`` return that default. A
+    function without one (``lambda y_hat, y: lk.cross_entropy(y_hat, y, reduction="sum")``)
+    does not say.
     """
     reduction = getattr(loss, "reduction", None)
     if reduction is None and isinstance(loss, functools.partial):
         reduction = loss.keywords.get("reduction")
+    if reduction is None:
+        try:
+            reduction = _default_reduction(loss)  # cached: the loop asks at every batch
+        except TypeError:  # an unhashable callable
+            reduction = _default_reduction.__wrapped__(loss)
     return reduction if reduction in ("mean", "sum", "none") else None
+
+
+@functools.lru_cache(maxsize=64)
+def _default_reduction(loss):
+    """The default of ``loss``'s ``reduction`` parameter, or ``None`` (no such parameter,
+    no default, or no signature to read)."""
+    try:
+        parameter = inspect.signature(loss).parameters.get("reduction")
+    except (TypeError, ValueError):  # builtins and C functions may have no signature
+        return None
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None
+    return parameter.default
 
 
 def reduce_loss(l, loss, n: int, to: str) -> torch.Tensor:

@@ -29,8 +29,10 @@ the mean), which ``tests/test_train.py`` checks epoch by epoch.
 ``loss(y_hat, y)`` returns per-example losses ``(N,)`` (``reduction="none"``, the lab's
 way; ``(N, 1)`` too, a regression's column of losses), or a 0-d batch mean or sum from a
 loss that says which (``nn.CrossEntropyLoss()``, ``functools.partial(lk.cross_entropy,
-reduction="sum")``, a function with a ``.reduction`` attribute). A 0-d loss that does not
-say is refused: the loop never guesses. Reported losses are always means over examples.
+reduction="sum")``, a function with a ``.reduction`` attribute, or one whose ``reduction``
+parameter has a default: ``lk.cross_entropy``, ``lk.mse_loss``, ``F.cross_entropy``). A
+0-d loss that does not say is refused: the loop never guesses. Reported losses are always
+means over examples.
 
 The machinery both this loop and ``metrics.evaluate`` use (threads, batches, the loss's
 reduction, the non-finite checks) is in ``labkit.loop``. Threads: while ``train`` and
@@ -405,8 +407,9 @@ def train_epoch(net, train_iter, loss, updater, *, metric: str | None = "accurac
         train_iter: an iterable of ``(X, y)`` batches (re-iterable for ``train``).
         loss: ``loss(y_hat, y)`` -> per-example losses ``(N,)`` (or ``(N, 1)``, what a
             regression's ``(N, 1)`` targets give), or a 0-d mean or sum from a loss that
-            says which (``nn.CrossEntropyLoss()``, or a ``.reduction`` attribute); a 0-d
-            loss that does not say is refused (``ValueError``).
+            says which (``nn.CrossEntropyLoss()``, a ``.reduction`` attribute, or the
+            default of a ``reduction`` parameter, as in ``lk.mse_loss``); a 0-d loss that
+            does not say is refused (``ValueError``).
         updater: an optimizer over (some of) ``net``'s parameters, or a callable
             ``updater(batch_size)``.
         metric: ``"accuracy"`` (default: classification) or ``None`` to train on the loss

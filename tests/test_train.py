@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
@@ -526,6 +527,11 @@ def ce_mean_plain(y_hat, y):
     return cross_entropy(y_hat, y)
 
 
+def own_sum_default(y_hat, y, reduction="sum"):
+    """A student's loss whose signature says what the loop's call returns: a sum."""
+    return cross_entropy(y_hat, y, reduction=reduction)
+
+
 @pytest.mark.parametrize("loss", [ce_sum_plain, ce_mean_plain], ids=["sum", "mean"])
 def test_a_0d_loss_the_loop_cannot_classify_is_refused(loss):
     """Before: any 0-d loss without .reduction == 'sum' was taken for a mean, so a summed loss
@@ -548,8 +554,10 @@ def test_a_0d_loss_the_loop_cannot_classify_is_refused(loss):
 
 
 def test_a_0d_loss_that_declares_its_reduction_is_handled_correctly():
-    """A function with a .reduction attribute, or functools.partial(..., reduction=...), is
-    classified like nn.CrossEntropyLoss: the same history as per-example losses."""
+    """A function with a .reduction attribute, functools.partial(..., reduction=...), or a
+    function whose reduction parameter has a default (lk.cross_entropy, F.cross_entropy, a
+    student's own) is classified like nn.CrossEntropyLoss: the same history as per-example
+    losses. Before, lk.cross_entropy itself was refused."""
     import functools
 
     train_iter, test_iter = multiclass_data(seed=4)
@@ -558,7 +566,9 @@ def test_a_0d_loss_that_declares_its_reduction_is_handled_correctly():
     losses = {"none": ce_none, "sum-attribute": sum_with_attribute,
               "sum-partial": functools.partial(cross_entropy, reduction="sum"),
               "mean-partial": functools.partial(cross_entropy, reduction="mean"),
-              "nn-sum": nn.CrossEntropyLoss(reduction="sum")}
+              "nn-sum": nn.CrossEntropyLoss(reduction="sum"),
+              "lk-default": cross_entropy, "F-default": F.cross_entropy,
+              "own-sum-default": own_sum_default}
     histories = {}
     for name, loss in losses.items():
         net = SoftmaxRegressionScratch(4, 3, generator=gen(4))
@@ -571,6 +581,40 @@ def test_a_0d_loss_that_declares_its_reduction_is_handled_correctly():
             a, b = getattr(histories["none"], field), getattr(h, field)
             assert max(abs(u - v) for u, v in zip(a, b)) < 1e-6, (name, field, a, b)
     assert histories["none"].train_loss[0] < 2  # a mean per example, not a batch sum
+
+
+def test_the_docstrings_regression_call_with_lk_mse_loss_trains():
+    """lk.train(net, ..., lk.mse_loss, ..., metric=None), as train's docstring shows it: the
+    loop reads the mean from mse_loss's signature (before: refused as a 0-d loss it cannot
+    classify), and the history equals per-example losses'."""
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(40, 3, generator=g)
+    y = X @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.1
+    histories = {}
+    for name, loss in {"default": lk.mse_loss, "none": mse_none}.items():
+        torch.manual_seed(0)
+        net = nn.Linear(3, 1)
+        histories[name] = train(net, lk.InMemoryLoader(X, y, 8), lk.InMemoryLoader(X, y, 8),
+                                loss, 3, torch.optim.SGD(net.parameters(), lr=0.05),
+                                metric=None, progress=False)
+    a, b = histories["default"], histories["none"]
+    assert max(abs(u - v) for u, v in zip(a.train_loss + a.test_loss,
+                                         b.train_loss + b.test_loss)) < 1e-6
+
+
+def test_numpy_batches_are_refused_with_the_fix_on_every_device_path():
+    """Before: with device='cpu' a NumPy batch crashed with "'numpy.ndarray' object has no
+    attribute 'to'"; without a device, with torch's own error from inside the model."""
+    import numpy as np
+
+    batches = [(np.zeros((2, 4), dtype=np.float32), np.zeros(2, dtype=np.int64))]
+    for device in (None, "cpu"):
+        with pytest.raises(TypeError, match=r"data_iter must yield \(X, y\) pairs of tensors, "
+                                             r"got a batch whose X is a NumPy array.*"
+                                             r"torch.as_tensor"):
+            lk.evaluate(nn.Linear(4, 3), batches, nn.CrossEntropyLoss(), device=device)
+    with pytest.raises(TypeError, match=r"whose y is \[0, 1\] \(list\)"):
+        lk.evaluate(nn.Linear(4, 3), [(torch.zeros(2, 4), [0, 1])], nn.CrossEntropyLoss())
 
 
 def mse_none(y_hat, y):
