@@ -573,3 +573,20 @@ def test_real_file_modes(tmp_path):
             load_mnist(empty, source="synthetic")
     finally:
         empty.chmod(0o755)
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["the-file", "below-it"])
+def test_a_root_that_is_a_file_is_refused_before_anything_is_written(tmp_path, ds, below,
+                                                                      monkeypatch):
+    """Before: NotADirectoryError: [Errno 20] Not a directory: '<root>/MNIST-standin/raw'
+    (or FileExistsError), from deep inside the stand-in's writer."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    root = a_file / "data" if below else a_file
+    with pytest.raises(ValueError, match=r"root must be a folder.*"
+                       + ("lies below the file" if below else "is a file")):
+        ds.load(root=root, source="synthetic")
+    monkeypatch.setenv("LABKIT_DATA", str(root))
+    with pytest.raises(ValueError, match=r"LABKIT_DATA must be a folder"):
+        ds.load(source="synthetic")
+    assert a_file.read_text() == "not a folder"

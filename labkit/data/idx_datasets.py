@@ -221,11 +221,24 @@ def default_data_root() -> Path:
 
 
 def resolve_root(root) -> Path:
+    """The data folder: ``root``, or ``default_data_root()`` for ``None``. It need not exist
+    yet, but neither it nor a folder above it may be a file (``ValueError`` naming where
+    the path came from: ``root`` or ``$LABKIT_DATA``)."""
     if root is None:
-        return default_data_root()
-    if not isinstance(root, (str, os.PathLike)):
+        path = default_data_root()
+        name = "LABKIT_DATA" if os.environ.get("LABKIT_DATA", "").strip() else "the data root"
+    elif not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path (str or os.PathLike) or None, got {describe(root)}")
-    return Path(root).expanduser()
+    else:
+        path, name = Path(root).expanduser(), "root"
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "is a file" if folder == path else f"lies below the file {folder}"
+                raise ValueError(f"{name} must be a folder (it is created if missing), but "
+                                 f"{str(path)!r} {where}")
+            break
+    return path
 
 
 def check_source(source) -> str:
