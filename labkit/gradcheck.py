@@ -46,6 +46,11 @@ def _check_h(h) -> float:
 def _scalar(value, name: str = "f") -> float:
     """``f``'s output as a Python float; it must be one number."""
     if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError(
+                f"{name} must return a real number, got a complex tensor (dtype "
+                f"{value.dtype}); return a real loss, e.g. its .abs() or .real"
+            )
         if value.numel() != 1:
             raise ValueError(
                 f"{name} must return a scalar (one number, e.g. a loss), got a tensor of shape "
@@ -93,9 +98,28 @@ def numerical_gradient(f: Callable[[torch.Tensor], object], x: torch.Tensor,
     if not callable(f):
         raise TypeError(f"f must be a function of x returning a number, got {describe(f)}")
     check_floating(x, "x")
+    _check_no_overlap(x, "x")
     h = _check_h(h)
     _warn_float32(x, "x")
     return _central_differences(f, x, h)
+
+
+def _check_no_overlap(x: torch.Tensor, name: str) -> None:
+    """Refuse a tensor whose entries share memory (``torch.ones(1).expand(3)``): perturbing
+    one entry would perturb the others too, and the differences would be wrong."""
+    if x.numel() <= 1 or torch._debug_has_internal_overlap(x) == 0:  # 0: surely none
+        return
+    # 1 (overlap) or 2 (too hard to tell): count the distinct memory offsets of the entries
+    offsets = torch.zeros((), dtype=torch.int64)
+    for size, stride in zip(x.shape, x.stride()):
+        offsets = offsets.unsqueeze(-1) + torch.arange(size) * stride
+    if offsets.unique().numel() < x.numel():
+        raise ValueError(
+            f"{name} has entries that share memory (shape {tuple(x.shape)}, strides "
+            f"{x.stride()}, e.g. from .expand()): changing one entry would change the others, "
+            f"so the finite differences would be wrong; pass {name}.contiguous() or "
+            f"{name}.clone() (torch.autograd.gradcheck refuses such inputs too)"
+        )
 
 
 @torch.no_grad()
@@ -104,11 +128,13 @@ def _central_differences(f, x: torch.Tensor, h: float) -> torch.Tensor:
     grad = torch.zeros_like(data)
     for index in np.ndindex(*data.shape):
         old = data[index].item()
-        data[index] = old + h
-        f_plus = _scalar(f(x))
-        data[index] = old - h
-        f_minus = _scalar(f(x))
-        data[index] = old  # restored exactly
+        try:
+            data[index] = old + h
+            f_plus = _scalar(f(x))
+            data[index] = old - h
+            f_minus = _scalar(f(x))
+        finally:
+            data[index] = old  # restored exactly, also when f raises
         grad[index] = (f_plus - f_minus) / (2 * h)
     return grad
 
@@ -170,8 +196,8 @@ def _autograd_gradients(f, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
     leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
     with torch.enable_grad():
         out = f(*leaves)
-        if not isinstance(out, torch.Tensor) or out.numel() != 1:
-            _scalar(out)  # the clear error for a non-scalar
+        if not isinstance(out, torch.Tensor) or out.numel() != 1 or out.is_complex():
+            _scalar(out)  # the clear error for a non-scalar or a complex one
             raise TypeError(f"f must return a tensor to be differentiated by autograd, got "
                             f"{describe(out)}; pass grads= to compare with your own gradients")
         if not out.requires_grad:
