@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from labkit._checks import check_floating, describe
+from labkit._checks import check_floating, check_positive, describe
 
 __all__ = ["numerical_gradient", "gradcheck", "GradcheckResult"]
 
@@ -168,8 +168,9 @@ class GradcheckResult:
                 best = (value, i, tuple(int(j) for j in np.unravel_index(flat, r.shape)))
         self.max_rel_error, i, index = max(best[0], 0.0), best[1], best[2]
         self.where = (i, index)
-        self.numerical_value = float(numerical[i][index]) if numerical else math.nan
-        self.analytical_value = float(analytical[i][index]) if analytical else math.nan
+        found = best[0] >= 0  # False when every input is empty
+        self.numerical_value = float(numerical[i][index]) if found else math.nan
+        self.analytical_value = float(analytical[i][index]) if found else math.nan
 
     def __float__(self) -> float:
         return self.max_rel_error
@@ -189,6 +190,13 @@ def _as_inputs(inputs) -> list[torch.Tensor]:
                         f"{describe(inputs)}")
     for i, x in enumerate(inputs):
         check_floating(x, f"inputs[{i}]")
+    if all(x.numel() == 0 for x in inputs):
+        which = ("inputs[0] is empty" if len(inputs) == 1
+                 else f"every one of the {len(inputs)} inputs is empty (inputs[0]")
+        raise ValueError(
+            f"{which} (shape {tuple(inputs[0].shape)}){')' if len(inputs) > 1 else ''}: "
+            f"there is no entry whose gradient could be checked"
+        )
     return list(inputs)
 
 
@@ -226,7 +234,7 @@ def gradcheck(f: Callable[..., object], inputs: torch.Tensor | Sequence[torch.Te
         grads: optional, one tensor per input with its shape: the gradients to check.
             Without it autograd computes them from ``f``.
         h: the finite-difference step (1e-5).
-        tiny: the floor of the denominator (1e-8).
+        tiny: the floor of the denominator (1e-8), a finite number > 0.
 
     Returns:
         A ``GradcheckResult``: ``result.max_rel_error``, ``result.where`` (input number and
@@ -238,8 +246,7 @@ def gradcheck(f: Callable[..., object], inputs: torch.Tensor | Sequence[torch.Te
                         f"{describe(f)}")
     inputs = _as_inputs(inputs)
     h = _check_h(h)
-    if isinstance(tiny, bool) or not isinstance(tiny, numbers.Real) or not tiny > 0:
-        raise ValueError(f"tiny must be a small positive number, got {tiny!r}")
+    check_positive(tiny, "tiny")  # finite: tiny = inf would pass any gradient
     for i, x in enumerate(inputs):
         _warn_float32(x, f"inputs[{i}]")
     if grads is None:
@@ -247,10 +254,14 @@ def gradcheck(f: Callable[..., object], inputs: torch.Tensor | Sequence[torch.Te
     else:
         if isinstance(grads, torch.Tensor):
             grads = [grads]
-        if not isinstance(grads, Sequence) or len(grads) != len(inputs):
+        if not isinstance(grads, Sequence) or isinstance(grads, (str, bytes)):
+            raise TypeError(
+                f"grads must be a tensor or a list of tensors, one per input "
+                f"({len(inputs)}), got {describe(grads)}"
+            )
+        if len(grads) != len(inputs):
             raise ValueError(
-                f"grads must hold one gradient per input ({len(inputs)}), got "
-                f"{describe(grads) if not isinstance(grads, Sequence) else len(grads)}"
+                f"grads must hold one gradient per input ({len(inputs)}), got {len(grads)}"
             )
         analytical = []
         for i, (g, x) in enumerate(zip(grads, inputs)):

@@ -224,3 +224,34 @@ def test_float32_inputs_warn():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # tiny = inf made every relative error 0: any gradient passed
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64),
+                          torch.full((2,), 5.0, dtype=F64), tiny=math.inf), ValueError,
+     r"tiny must be a positive number, got inf"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), tiny=float("nan")),
+     ValueError, r"tiny must be a positive number, got nan"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), tiny=0), ValueError,
+     r"tiny must be a positive number, got 0"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), tiny="a"), TypeError,
+     r"tiny must be a positive number, got 'a'"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), grads="abc"),
+     TypeError, r"grads must be a tensor or a list of tensors, one per input \(1\), got 'abc'"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), grads=3.0),
+     TypeError, r"grads must be a tensor or a list of tensors"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.empty(0, dtype=F64)), ValueError,
+     r"inputs\[0\] is empty \(shape \(0,\)\): there is no entry"),
+    (lambda: lk.gradcheck(lambda a, b: a.sum(), [torch.empty(0, dtype=F64)] * 2), ValueError,
+     r"every one of the 2 inputs is empty"),
+])
+def test_bad_gradcheck_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_gradcheck_with_one_empty_input_among_others():
+    a = torch.tensor([1.0, 2.0], dtype=F64)
+    result = lk.gradcheck(lambda a, b: (a ** 2).sum() + b.sum(), [a, torch.empty(0, dtype=F64)])
+    assert result.max_rel_error < 1e-8 and result.where[0] == 0
