@@ -64,7 +64,7 @@ def _check_features(X, num_inputs: int, dtype: torch.dtype, *, flatten: bool) ->
             f"features with {convert} (or build the model in {X.dtype})"
         )
     if flatten and X.dim() >= 2:
-        X = X.reshape(X.shape[0], -1)  # (N, 1, 28, 28) -> (N, 784)
+        X = X.flatten(1)  # (N, 1, 28, 28) -> (N, 784); also for N = 0, unlike reshape(N, -1)
     if X.dim() != 2 or X.shape[1] != num_inputs:
         expected = f"(N, {num_inputs})" + (" or (N, ...) with that many values" if flatten
                                           else "")

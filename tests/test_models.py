@@ -400,3 +400,19 @@ def test_mlp_scratch_to_cuda():
     assert all(p.device.type == "cuda" for p in net.parameters())
     assert net(torch.randn(2, 4, device="cuda")).device.type == "cuda"
     assert net.to_nn().linears[0].weight.device.type == "cuda"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: lk.MLP(4, (3,), 2, dropout=0.5, generator=gen()),
+    lambda: lk.MLPScratch(4, (3,), 2, dropout=0.5, generator=gen()),
+    lambda: SoftmaxRegressionScratch(4, 2, generator=gen()),
+    lambda: SoftmaxRegression(4, 2),
+], ids=["MLP", "MLPScratch", "SoftmaxRegressionScratch", "SoftmaxRegression"])
+def test_an_empty_batch_gives_empty_logits(make):
+    # nn.Linear maps (0, D) to (0, C); reshape(0, -1) used to fail ("cannot reshape tensor
+    # of 0 elements into shape [0, -1]")
+    net = make()
+    assert net(torch.empty(0, 4)).shape == (0, 2)
+    assert net(torch.empty(0, 1, 2, 2)).shape == (0, 2)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 4\).*got shape \(0, 5\)"):
+        net(torch.empty(0, 5))
