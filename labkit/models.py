@@ -101,8 +101,14 @@ class _ScratchModel:
         return self
 
     def train(self, mode: bool = True):
-        """Set the training flag (nothing behaves differently here; kept for the loop)."""
-        self.training = bool(mode)
+        """Set the training flag (``MLPScratch``'s dropout follows it; for the others it is
+        kept for the loop). ``mode`` must be a bool, as ``nn.Module.train`` requires."""
+        if not isinstance(mode, bool):  # bool('no') is True: refused, as nn.Module does
+            raise ValueError(
+                f"training mode is expected to be boolean: mode must be True or False, "
+                f"got {describe(mode)}"
+            )
+        self.training = mode
         return self
 
     def eval(self):

@@ -416,3 +416,20 @@ def test_an_empty_batch_gives_empty_logits(make):
     assert net(torch.empty(0, 1, 2, 2)).shape == (0, 2)
     with pytest.raises(ValueError, match=r"X must have shape \(N, 4\).*got shape \(0, 5\)"):
         net(torch.empty(0, 5))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: lk.MLPScratch(4, (3,), 2, generator=gen()),
+    lambda: LogisticRegressionScratch(4, generator=gen()),
+    lambda: SoftmaxRegressionScratch(4, 2, generator=gen()),
+], ids=["MLPScratch", "LogisticRegressionScratch", "SoftmaxRegressionScratch"])
+@pytest.mark.parametrize("mode", ["no", None, 1, 0.0])
+def test_scratch_train_mode_must_be_a_bool_like_nn_module(make, mode):
+    # train('no') used to switch training ON (bool('no')), train(None) OFF
+    net = make()
+    with pytest.raises(ValueError, match=r"training mode is expected to be boolean"):
+        nn.Linear(1, 1).train(mode)  # torch's behaviour, matched
+    with pytest.raises(ValueError, match=r"training mode is expected to be boolean.*got "):
+        net.train(mode)
+    assert net.training  # unchanged
+    assert net.train(False) is net and not net.training
