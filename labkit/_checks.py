@@ -179,6 +179,17 @@ def check_seed(seed, name: str = "seed") -> int:
     return int(seed)
 
 
+def check_generator(generator, name: str = "generator") -> torch.Generator | None:
+    """``None`` or a ``torch.Generator`` (torch's own error for anything else is a
+    500-character list of ``rand()``'s signatures that never names the argument)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"{name} must be None or a torch.Generator (e.g. "
+            f"torch.Generator().manual_seed(0)), got {describe(generator)}"
+        )
+    return generator
+
+
 def _available(kind: str) -> tuple[bool, int, str]:
     """``(available, device count, how to tell)`` for an accelerator type."""
     if kind == "cuda":

@@ -37,6 +37,7 @@ from labkit._checks import (
     check_batch_sizes,
     check_class_targets,
     check_floating,
+    check_generator,
     check_probabilities,
     check_reduction,
     check_same_shape,
@@ -504,6 +505,7 @@ def dropout(input: torch.Tensor, p: float = 0.5, training: bool = True,
         )
     _check_flag(training, "training")
     _check_flag(inplace, "inplace")
+    check_generator(generator)
     if not training or p == 0:
         return input
     # the uniform numbers in float32 at least: bfloat16's grid (steps of 2**-8 near 1)

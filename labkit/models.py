@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from labkit import functional as lf
-from labkit._checks import check_positive_int, check_tensor, describe
+from labkit._checks import check_generator, check_positive_int, check_tensor, describe
 
 __all__ = [
     "LogisticRegressionScratch",
@@ -132,6 +132,7 @@ class LogisticRegressionScratch(_ScratchModel):
     def __init__(self, num_inputs: int, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.num_inputs = check_positive_int(num_inputs, "num_inputs")
+        check_generator(generator)
         self.w = torch.normal(0.0, 0.01, size=(self.num_inputs,), generator=generator)
         self.w.requires_grad_(True)
         self.b = torch.zeros((), requires_grad=True)
@@ -196,6 +197,7 @@ class SoftmaxRegressionScratch(_ScratchModel):
         super().__init__()
         self.num_inputs = check_positive_int(num_inputs, "num_inputs")
         self.num_outputs = check_positive_int(num_outputs, "num_outputs")
+        check_generator(generator)
         W = torch.normal(0.0, 0.01, size=(self.num_inputs, self.num_outputs),
                          generator=generator)  # (D, C), stored row by row
         # Same values and shape (D, C), stored column by column (strides (1, D)), the way
@@ -356,13 +358,14 @@ def _draw_linear(fan_in: int, fan_out: int, init, generator) -> tuple[torch.Tens
 
 
 def _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout, init,
-                allow_callable):
+                allow_callable, generator=None):
     num_inputs = check_positive_int(num_inputs, "num_inputs")
     num_hiddens = _check_hiddens(num_hiddens)
     num_outputs = check_positive_int(num_outputs, "num_outputs")
     activation = _check_activation(activation, allow_callable=allow_callable)
     dropout = _check_dropout(dropout, len(num_hiddens))
     init = _check_init(init)
+    check_generator(generator)
     return num_inputs, num_hiddens, num_outputs, activation, dropout, init
 
 
@@ -413,7 +416,7 @@ class MLPScratch(_ScratchModel):
         super().__init__()
         (self.num_inputs, self.num_hiddens, self.num_outputs, self.activation, self.dropout,
          self.init) = _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout,
-                                  init, allow_callable=True)
+                                  init, allow_callable=True, generator=generator)
         self._act = (ACTIVATIONS[activation][0] if isinstance(activation, str)
                      else activation)
         sizes = (self.num_inputs, *self.num_hiddens, self.num_outputs)
@@ -480,7 +483,7 @@ class MLP(nn.Sequential):
                  dropout: float | Sequence[float] = 0.0, init: str | float = "default",
                  generator: torch.Generator | None = None) -> None:
         config = _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout, init,
-                             allow_callable=False)
+                             allow_callable=False, generator=generator)
         sizes = (config[0], *config[1], config[2])
         layers: list[nn.Module] = [nn.Flatten()]
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):

@@ -894,6 +894,9 @@ BAD_INPUT_LAB2 = [
                  r"training must be True or False, got None", id="dropout-training-none"),
     pytest.param(lambda: lf.dropout(torch.ones(3, dtype=torch.long), 0.5), TypeError,
                  r"input must be a floating-point tensor", id="dropout-int"),
+    pytest.param(lambda: lf.dropout(torch.ones(3), 0.5, generator=0), TypeError,
+                 r"generator must be None or a torch.Generator .*got 0 \(int\)$",
+                 id="dropout-generator-int"),
 ]
 
 

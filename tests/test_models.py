@@ -433,3 +433,18 @@ def test_scratch_train_mode_must_be_a_bool_like_nn_module(make, mode):
         net.train(mode)
     assert net.training  # unchanged
     assert net.train(False) is net and not net.training
+
+
+@pytest.mark.parametrize("make", [
+    lambda g: lk.MLP(4, (3,), 2, generator=g),
+    lambda g: lk.MLPScratch(4, (3,), 2, generator=g),
+    lambda g: LogisticRegressionScratch(4, generator=g),
+    lambda g: SoftmaxRegressionScratch(4, 2, generator=g),
+], ids=["MLP", "MLPScratch", "LogisticRegressionScratch", "SoftmaxRegressionScratch"])
+@pytest.mark.parametrize("bad", [0, "x", 1.5])
+def test_a_bad_generator_is_a_short_type_error_naming_it(make, bad):
+    # torch's own error is a 500-character list of rand()'s signatures
+    with pytest.raises(TypeError, match=r"^generator must be None or a torch.Generator") as err:
+        make(bad)
+    assert len(str(err.value)) < 200
+    make(None)  # None stays allowed
