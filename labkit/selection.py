@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from labkit._checks import (
+    SEED_MAX,
     check_batch_sizes,
     check_positive_int,
     check_seed,
@@ -49,6 +50,12 @@ def _check_seed(seed, *, allow_none: bool = False) -> int | None:
     if seed is None and allow_none:
         return None
     return check_seed(seed)
+
+
+def _fold_seed(seed: int, i: int) -> int:
+    """Fold ``i``'s shuffling seed: ``seed + i``, wrapped round to stay a valid seed (from
+    ``seed = 2**63 - 1`` the folds shuffle with 0, 1, ...)."""
+    return (seed + i) % (SEED_MAX + 1)
 
 
 def _check_pair(X, y) -> int:
@@ -254,7 +261,8 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
     For fold ``i`` of ``kfold_indices(len(X), k, seed)``: ``net = make_net()`` (a new,
     untrained model: nothing learned on one fold leaks into the next),
     ``updater = make_updater(net)``, then ``lk.train`` for ``num_epochs`` on the fold's
-    training part (reshuffled every epoch, from ``seed + i``), evaluating on its validation
+    training part (reshuffled every epoch, from ``seed + i``, wrapped round past
+    ``2**63 - 1``), evaluating on its validation
     part after each epoch.
 
     Args:
@@ -306,6 +314,14 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
     rows, histories, nets = [], [], []
     for i, (train_idx, val_idx) in enumerate(folds, start=1):
         net = make_net()
+        if net is None or not callable(net):
+            shown = "None" if net is None else describe(net)
+            raise TypeError(
+                f"make_net() returned {shown}; it must return a new model to train (an "
+                f"nn.Module such as lk.MLP(...), or a from-scratch model such as "
+                f"lk.MLPScratch(...)): e.g. make_net=lambda: lk.MLP(20, (64,), 1) (a "
+                f"function with a body needs a return statement)"
+            )
         if any(net is previous for previous in nets):
             raise ValueError("make_net returned the same model object twice: it must build "
                              "a new model at each call (e.g. lambda: lk.MLP(...)), or "
@@ -313,7 +329,7 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
         nets.append(net)
         updater = make_updater(net)
         train_iter = InMemoryLoader(X[train_idx.to(X.device)], y[train_idx.to(y.device)],
-                                    batch_size, shuffle=True, seed=seed + i)
+                                    batch_size, shuffle=True, seed=_fold_seed(seed, i))
         val_iter = InMemoryLoader(X[val_idx.to(X.device)], y[val_idx.to(y.device)],
                                   batch_size, shuffle=False)
         start = time.perf_counter()

@@ -289,3 +289,26 @@ def test_cross_validate_prints_the_same_table_at_every_run(capsys):
     assert re.fullmatch(r"fold 1/3: train_loss [0-9.e-]+, val_loss [0-9.e-]+ \(\d+\.\d s\)", first)
     assert float(first.split("val_loss ")[1].split()[0]) == pytest.approx(
         result.folds[0]["val_loss"], rel=1e-3)
+
+
+def test_cross_validate_says_what_make_net_returned():
+    X, y = _binary(50)
+    args = (X, y, nn.BCEWithLogitsLoss(), lambda n: torch.optim.SGD(n.parameters(), lr=0.1), 1)
+    with pytest.raises(TypeError, match=r"make_net\(\) returned None; it must return a new "
+                                        r"model"):
+        lk.cross_validate(lambda: None, *args, k=2)
+    with pytest.raises(TypeError, match=r"make_net\(\) returned 3 \(int\)"):
+        lk.cross_validate(lambda: 3, *args, k=2)
+
+
+def test_cross_validate_accepts_the_largest_seed():
+    # fold i shuffles with seed + i: from 2**63 - 1 that overflowed, and the error quoted
+    # 2**63, a value the user never passed
+    X, y = _binary(40)
+    args = (lambda: lk.MLP(20, (4,), 1), X, y, nn.BCEWithLogitsLoss(),
+            lambda n: torch.optim.SGD(n.parameters(), lr=0.1), 1)
+    result = lk.cross_validate(*args, k=2, seed=2**63 - 1)
+    assert len(result) == 2
+    with pytest.raises(ValueError, match=r"seed must be an integer from 0 to 2\*\*63 - 1, "
+                                         r"got 9223372036854775808$"):
+        lk.cross_validate(*args, k=2, seed=2**63)
