@@ -38,6 +38,7 @@ from labkit._checks import (
     check_seed,
     check_tensor,
     describe,
+    quote,
 )
 from labkit.data.loader import InMemoryLoader
 from labkit.metrics import check_metric
@@ -149,6 +150,12 @@ def kfold_indices(n: int, k: int, seed: int | None = 0
     return folds
 
 
+def _check_list(value, name: str, expected: str) -> list:
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a list ({expected}), got {describe(value)}")
+    return list(value)
+
+
 def _column_format(values: list[float], digits: int):
     """A formatter for one column of numbers: ``digits`` significant digits of the column's
     largest magnitude, the same decimals for every row (scientific notation when the
@@ -188,21 +195,44 @@ class CrossValidationResult:
 
     def __init__(self, folds: list[dict], histories: list[History],
                  columns: Sequence[str], nets: list | None = None) -> None:
-        self.folds = folds
-        self.histories = histories
+        self.folds = _check_list(folds, "folds", "one dict per fold")
+        self.histories = _check_list(histories, "histories", "one History per fold")
+        if (not isinstance(columns, Sequence) or isinstance(columns, (str, bytes))
+                or not all(isinstance(c, str) for c in columns)):
+            raise TypeError(f"columns must be a sequence of column names such as "
+                            f"('fold', 'val_loss'), got {describe(columns)}")
         self.columns = tuple(columns)
-        self.nets = nets if nets is not None else []
+        for j, row in enumerate(self.folds):
+            if not isinstance(row, dict):
+                raise TypeError(f"folds[{j}] must be a dict of column values, got "
+                                f"{describe(row)}")
+            for name in self.columns:
+                if name not in row:
+                    raise ValueError(f"folds[{j}] has no value for the column {name!r} "
+                                     f"(it has {quote(list(row))})")
+        self.nets = [] if nets is None else _check_list(nets, "nets", "one model per fold")
 
     def column(self, name: str) -> list[float]:
         if name not in self.columns:
-            raise ValueError(f"column must be one of {self.columns}, got {name!r}")
+            raise ValueError(f"column must be one of {self.columns}, got {quote(name)}")
         return [row[name] for row in self.folds]
 
+    def _values(self, name: str) -> list[float]:
+        values = self.column(name)
+        if not values:
+            raise ValueError(f"this result holds no folds: there is no {name} to summarize")
+        return values
+
     def mean(self, name: str) -> float:
-        return statistics.fmean(self.column(name))
+        """The column's mean; nan if a fold's value is nan."""
+        return statistics.fmean(self._values(name))
 
     def std(self, name: str) -> float:
-        values = self.column(name)
+        """The column's sample standard deviation (0 for one fold); nan if a fold's value is
+        nan or infinite (``statistics.stdev`` cannot take those)."""
+        values = self._values(name)
+        if not all(math.isfinite(v) for v in values):
+            return math.nan
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
     def to_dict(self) -> dict[str, list]:

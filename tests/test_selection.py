@@ -9,6 +9,7 @@ examples, a few epochs: well under a second per call).
 from __future__ import annotations
 
 import functools
+import math
 import re
 
 import pytest
@@ -312,3 +313,50 @@ def test_cross_validate_accepts_the_largest_seed():
     with pytest.raises(ValueError, match=r"seed must be an integer from 0 to 2\*\*63 - 1, "
                                          r"got 9223372036854775808$"):
         lk.cross_validate(*args, k=2, seed=2**63)
+
+
+_COLUMNS = ("fold", "num_train", "num_val", "train_loss", "val_loss")
+
+
+def _row(fold, train_loss, val_loss):
+    return {"fold": fold, "num_train": 9, "num_val": 3, "train_loss": train_loss,
+            "val_loss": val_loss}
+
+
+def test_cross_validation_result_reports_nan_for_a_diverged_fold():
+    # statistics.stdev raised "'float' object has no attribute 'numerator'" on a nan
+    result = CrossValidationResult([_row(1, 0.1, float("nan")), _row(2, 0.2, 0.3)], [],
+                                   _COLUMNS)
+    assert math.isnan(result.mean("val_loss")) and math.isnan(result.std("val_loss"))
+    assert result.mean("train_loss") == pytest.approx(0.15)
+    lines = repr(result).splitlines()
+    assert lines[2].split()[-1] == "nan"
+    assert lines[5].split() == ["mean", "0.1500", "nan"]
+    assert lines[6].split() == ["std", "0.0707", "nan"]
+    infinite = CrossValidationResult([_row(1, 0.1, float("inf")), _row(2, 0.2, 0.3)], [],
+                                     _COLUMNS)
+    assert infinite.mean("val_loss") == math.inf and math.isnan(infinite.std("val_loss"))
+    assert "inf" in repr(infinite)
+
+
+@pytest.mark.parametrize("args, error, match", [
+    (([_row(1, 0.1, 0.2)], [], "fold"), TypeError,
+     r"columns must be a sequence of column names .*got 'fold' \(str\)"),
+    (([_row(1, 0.1, 0.2)], [], None), TypeError, r"columns must be a sequence .*got None"),
+    (([_row(1, 0.1, 0.2)], [], ("fold", 3)), TypeError, r"columns must be a sequence"),
+    ((None, [], _COLUMNS), TypeError, r"folds must be a list \(one dict per fold\), got None"),
+    (([_row(1, 0.1, 0.2)], None, _COLUMNS), TypeError, r"histories must be a list"),
+    ((["x"], [], _COLUMNS), TypeError, r"folds\[0\] must be a dict of column values"),
+    (([_row(1, 0.1, 0.2)], [], _COLUMNS + ("val_acc",)), ValueError,
+     r"folds\[0\] has no value for the column 'val_acc'"),
+])
+def test_cross_validation_result_checks_its_arguments(args, error, match):
+    with pytest.raises(error, match=match):
+        CrossValidationResult(*args)
+
+
+def test_cross_validation_result_without_folds_says_so():
+    empty = CrossValidationResult([], [], _COLUMNS)
+    for summary in (empty.mean, empty.std):
+        with pytest.raises(ValueError, match=r"holds no folds: there is no val_loss"):
+            summary("val_loss")
