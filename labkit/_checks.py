@@ -164,7 +164,7 @@ def check_batch_sizes(n_input: int, n_target: int,
     if n_input != n_target:
         raise ValueError(
             f"{input_name} and {target_name} must hold the same number of examples: "
-            f"got {n_input} predictions and {n_target} targets"
+            f"{input_name} has {n_input} rows and {target_name} has {n_target}"
         )
 
 

@@ -88,7 +88,8 @@ def test_threshold_before_argmax_is_wrong():
 
 
 def test_accuracy_bad_input():
-    with pytest.raises(ValueError, match="y_hat.*y.*3 predictions and 2 targets"):
+    with pytest.raises(ValueError, match="y_hat and y must hold the same number of examples: "
+                                         "y_hat has 3 rows and y has 2"):
         accuracy(torch.randn(3, 4), torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="y_hat"):
         accuracy(torch.randn(2, 3, 4), torch.tensor([0, 1]))
@@ -233,7 +234,7 @@ def test_confusion_matrix_bad_input():
         confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 3]), 3)
     with pytest.raises(ValueError, match="preds holds class index -1"):
         confusion_matrix(torch.tensor([-1, 1]), torch.tensor([0, 1]), 3)
-    with pytest.raises(ValueError, match="preds and targets.*3 predictions and 2 targets"):
+    with pytest.raises(ValueError, match="preds and targets.*: preds has 3 rows and targets has 2"):
         confusion_matrix(torch.tensor([0, 1, 2]), torch.tensor([0, 1]), 3)
     with pytest.raises(ValueError, match=r"preds as scores must have shape \(N, 3\)"):
         confusion_matrix(torch.randn(2, 4), torch.tensor([0, 1]), 3)

@@ -115,7 +115,8 @@ def test_train_val_split_bad_val_size(val_size, error, match):
 
 
 def test_train_val_split_bad_data():
-    with pytest.raises(ValueError, match=r"X and y must hold the same number of examples"):
+    with pytest.raises(ValueError, match=r"X and y must hold the same number of examples: "
+                                         r"X has 10 rows and y has 9$"):
         lk.train_val_split(torch.zeros(10, 2), torch.zeros(9))
     with pytest.raises(TypeError, match=r"y must be a torch.Tensor"):
         lk.train_val_split(torch.zeros(10, 2), [0] * 10)
@@ -360,3 +361,11 @@ def test_cross_validation_result_without_folds_says_so():
     for summary in (empty.mean, empty.std):
         with pytest.raises(ValueError, match=r"holds no folds: there is no val_loss"):
             summary("val_loss")
+
+
+def test_cross_validate_names_x_and_y_when_their_lengths_differ():
+    # the shared check said "got 50 predictions and 49 targets" about X and y
+    X, y = _binary(50)
+    with pytest.raises(ValueError, match=r"X has 50 rows and y has 49$"):
+        lk.cross_validate(lambda: lk.MLP(20, (4,), 1), X, y[:49], nn.BCEWithLogitsLoss(),
+                          lambda n: torch.optim.SGD(n.parameters(), lr=0.1), 1, k=2)
