@@ -225,6 +225,31 @@ def test_confusion_matrix_float_binary_labels():
     assert confusion_matrix(preds, targets, 2).tolist() == [[1, 1], [0, 2]]
 
 
+def test_confusion_matrix_refuses_an_absurd_num_classes():
+    # 2**31 classes: torch's "Storage size calculation overflowed" (a 2**62-entry matrix)
+    with pytest.raises(ValueError, match=r"num_classes=2147483648 would need a 2147483648 x "
+                                         r"2147483648 matrix of int64 counts, .* GiB; "
+                                         r"confusion_matrix allows at most 4 GiB \(23170 "
+                                         r"classes\)"):
+        confusion_matrix(torch.tensor([0]), torch.tensor([0]), 2**31)
+    with pytest.raises(ValueError, match=r"num_classes=23171 would need"):
+        confusion_matrix(torch.tensor([0]), torch.tensor([0]), 23171)
+
+
+def test_confusion_matrix_refuses_complex_preds_and_score_targets():
+    # complex preds were cast to int64 with only a warning
+    with pytest.raises(TypeError, match=r"preds must hold real class labels or scores, got "
+                                        r"the complex dtype torch.complex64"):
+        confusion_matrix(torch.tensor([0, 1], dtype=torch.complex64), torch.tensor([0, 1]), 2)
+    with pytest.raises(TypeError, match=r"targets must hold real class labels"):
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0j, 1j]), 2)
+    # (N, C) scores as targets were argmax'd silently; targets are the true labels (N,)
+    with pytest.raises(ValueError, match=r"targets must be labels \(N,\), the true class of "
+                                         r"each example, got shape \(2, 3\); .*"
+                                         r"targets.argmax\(dim=1\)"):
+        confusion_matrix(torch.tensor([0, 1]), torch.eye(3)[:2], 3)
+
+
 def test_confusion_matrix_bad_input():
     with pytest.raises(ValueError, match="num_classes must be a positive integer"):
         confusion_matrix(torch.tensor([0]), torch.tensor([0]), 0)
