@@ -164,7 +164,7 @@ def check_batch_sizes(n_input: int, n_target: int,
     if n_input != n_target:
         raise ValueError(
             f"{input_name} and {target_name} must hold the same number of examples: "
-            f"got {n_input} predictions and {n_target} targets"
+            f"{input_name} has {n_input} rows and {target_name} has {n_target}"
         )
 
 
@@ -177,6 +177,17 @@ def check_seed(seed, name: str = "seed") -> int:
     if not 0 <= seed <= SEED_MAX:
         raise ValueError(f"{expected}, got {quote(seed)}")
     return int(seed)
+
+
+def check_generator(generator, name: str = "generator") -> torch.Generator | None:
+    """``None`` or a ``torch.Generator`` (torch's own error for anything else is a
+    500-character list of ``rand()``'s signatures that never names the argument)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"{name} must be None or a torch.Generator (e.g. "
+            f"torch.Generator().manual_seed(0)), got {describe(generator)}"
+        )
+    return generator
 
 
 def _available(kind: str) -> tuple[bool, int, str]:

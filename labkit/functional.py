@@ -37,6 +37,7 @@ from labkit._checks import (
     check_batch_sizes,
     check_class_targets,
     check_floating,
+    check_generator,
     check_probabilities,
     check_reduction,
     check_same_shape,
@@ -504,9 +505,13 @@ def dropout(input: torch.Tensor, p: float = 0.5, training: bool = True,
         )
     _check_flag(training, "training")
     _check_flag(inplace, "inplace")
+    check_generator(generator)
     if not training or p == 0:
         return input
-    keep = torch.rand(input.shape, generator=generator, dtype=input.dtype,
+    # the uniform numbers in float32 at least: bfloat16's grid (steps of 2**-8 near 1)
+    # would shift the keep rate (p = 0.999 once zeroed everything)
+    rand_dtype = input.dtype if input.dtype == torch.float64 else torch.float32
+    keep = torch.rand(input.shape, generator=generator, dtype=rand_dtype,
                       device=input.device) >= p  # True with probability 1 - p
     out = input * keep / (1 - p)  # scaled: the expected value stays input
     return _maybe_inplace(input, out, inplace)

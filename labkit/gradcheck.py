@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from labkit._checks import check_floating, describe
+from labkit._checks import check_floating, check_positive, describe
 
 __all__ = ["numerical_gradient", "gradcheck", "GradcheckResult"]
 
@@ -46,6 +46,11 @@ def _check_h(h) -> float:
 def _scalar(value, name: str = "f") -> float:
     """``f``'s output as a Python float; it must be one number."""
     if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError(
+                f"{name} must return a real number, got a complex tensor (dtype "
+                f"{value.dtype}); return a real loss, e.g. its .abs() or .real"
+            )
         if value.numel() != 1:
             raise ValueError(
                 f"{name} must return a scalar (one number, e.g. a loss), got a tensor of shape "
@@ -93,9 +98,28 @@ def numerical_gradient(f: Callable[[torch.Tensor], object], x: torch.Tensor,
     if not callable(f):
         raise TypeError(f"f must be a function of x returning a number, got {describe(f)}")
     check_floating(x, "x")
+    _check_no_overlap(x, "x")
     h = _check_h(h)
     _warn_float32(x, "x")
     return _central_differences(f, x, h)
+
+
+def _check_no_overlap(x: torch.Tensor, name: str) -> None:
+    """Refuse a tensor whose entries share memory (``torch.ones(1).expand(3)``): perturbing
+    one entry would perturb the others too, and the differences would be wrong."""
+    if x.numel() <= 1 or torch._debug_has_internal_overlap(x) == 0:  # 0: surely none
+        return
+    # 1 (overlap) or 2 (too hard to tell): count the distinct memory offsets of the entries
+    offsets = torch.zeros((), dtype=torch.int64)
+    for size, stride in zip(x.shape, x.stride()):
+        offsets = offsets.unsqueeze(-1) + torch.arange(size) * stride
+    if offsets.unique().numel() < x.numel():
+        raise ValueError(
+            f"{name} has entries that share memory (shape {tuple(x.shape)}, strides "
+            f"{x.stride()}, e.g. from .expand()): changing one entry would change the others, "
+            f"so the finite differences would be wrong; pass {name}.contiguous() or "
+            f"{name}.clone() (torch.autograd.gradcheck refuses such inputs too)"
+        )
 
 
 @torch.no_grad()
@@ -104,11 +128,13 @@ def _central_differences(f, x: torch.Tensor, h: float) -> torch.Tensor:
     grad = torch.zeros_like(data)
     for index in np.ndindex(*data.shape):
         old = data[index].item()
-        data[index] = old + h
-        f_plus = _scalar(f(x))
-        data[index] = old - h
-        f_minus = _scalar(f(x))
-        data[index] = old  # restored exactly
+        try:
+            data[index] = old + h
+            f_plus = _scalar(f(x))
+            data[index] = old - h
+            f_minus = _scalar(f(x))
+        finally:
+            data[index] = old  # restored exactly, also when f raises
         grad[index] = (f_plus - f_minus) / (2 * h)
     return grad
 
@@ -142,8 +168,9 @@ class GradcheckResult:
                 best = (value, i, tuple(int(j) for j in np.unravel_index(flat, r.shape)))
         self.max_rel_error, i, index = max(best[0], 0.0), best[1], best[2]
         self.where = (i, index)
-        self.numerical_value = float(numerical[i][index]) if numerical else math.nan
-        self.analytical_value = float(analytical[i][index]) if analytical else math.nan
+        found = best[0] >= 0  # False when every input is empty
+        self.numerical_value = float(numerical[i][index]) if found else math.nan
+        self.analytical_value = float(analytical[i][index]) if found else math.nan
 
     def __float__(self) -> float:
         return self.max_rel_error
@@ -163,6 +190,13 @@ def _as_inputs(inputs) -> list[torch.Tensor]:
                         f"{describe(inputs)}")
     for i, x in enumerate(inputs):
         check_floating(x, f"inputs[{i}]")
+    if all(x.numel() == 0 for x in inputs):
+        which = ("inputs[0] is empty" if len(inputs) == 1
+                 else f"every one of the {len(inputs)} inputs is empty (inputs[0]")
+        raise ValueError(
+            f"{which} (shape {tuple(inputs[0].shape)}){')' if len(inputs) > 1 else ''}: "
+            f"there is no entry whose gradient could be checked"
+        )
     return list(inputs)
 
 
@@ -170,8 +204,8 @@ def _autograd_gradients(f, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
     leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
     with torch.enable_grad():
         out = f(*leaves)
-        if not isinstance(out, torch.Tensor) or out.numel() != 1:
-            _scalar(out)  # the clear error for a non-scalar
+        if not isinstance(out, torch.Tensor) or out.numel() != 1 or out.is_complex():
+            _scalar(out)  # the clear error for a non-scalar or a complex one
             raise TypeError(f"f must return a tensor to be differentiated by autograd, got "
                             f"{describe(out)}; pass grads= to compare with your own gradients")
         if not out.requires_grad:
@@ -200,7 +234,7 @@ def gradcheck(f: Callable[..., object], inputs: torch.Tensor | Sequence[torch.Te
         grads: optional, one tensor per input with its shape: the gradients to check.
             Without it autograd computes them from ``f``.
         h: the finite-difference step (1e-5).
-        tiny: the floor of the denominator (1e-8).
+        tiny: the floor of the denominator (1e-8), a finite number > 0.
 
     Returns:
         A ``GradcheckResult``: ``result.max_rel_error``, ``result.where`` (input number and
@@ -212,8 +246,7 @@ def gradcheck(f: Callable[..., object], inputs: torch.Tensor | Sequence[torch.Te
                         f"{describe(f)}")
     inputs = _as_inputs(inputs)
     h = _check_h(h)
-    if isinstance(tiny, bool) or not isinstance(tiny, numbers.Real) or not tiny > 0:
-        raise ValueError(f"tiny must be a small positive number, got {tiny!r}")
+    check_positive(tiny, "tiny")  # finite: tiny = inf would pass any gradient
     for i, x in enumerate(inputs):
         _warn_float32(x, f"inputs[{i}]")
     if grads is None:
@@ -221,10 +254,14 @@ def gradcheck(f: Callable[..., object], inputs: torch.Tensor | Sequence[torch.Te
     else:
         if isinstance(grads, torch.Tensor):
             grads = [grads]
-        if not isinstance(grads, Sequence) or len(grads) != len(inputs):
+        if not isinstance(grads, Sequence) or isinstance(grads, (str, bytes)):
+            raise TypeError(
+                f"grads must be a tensor or a list of tensors, one per input "
+                f"({len(inputs)}), got {describe(grads)}"
+            )
+        if len(grads) != len(inputs):
             raise ValueError(
-                f"grads must hold one gradient per input ({len(inputs)}), got "
-                f"{describe(grads) if not isinstance(grads, Sequence) else len(grads)}"
+                f"grads must hold one gradient per input ({len(inputs)}), got {len(grads)}"
             )
         analytical = []
         for i, (g, x) in enumerate(zip(grads, inputs)):

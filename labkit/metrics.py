@@ -311,9 +311,19 @@ def evaluate_accuracy(net, data_iter, *, device=None, from_logits: bool = True,
                     num_threads=num_threads)[1]
 
 
-def _as_labels(x, name: str, num_classes: int) -> torch.Tensor:
-    """Integer labels ``(N,)`` in ``[0, num_classes)`` from labels or scores ``(N, C)``."""
+def _as_labels(x, name: str, num_classes: int, *, scores: bool = True) -> torch.Tensor:
+    """Integer labels ``(N,)`` in ``[0, num_classes)`` from labels or (with ``scores``)
+    scores ``(N, C)``."""
     check_tensor(x, name)
+    if x.is_complex():  # x.long() would drop the imaginary part with only a warning
+        raise TypeError(f"{name} must hold real class labels or scores, got the complex "
+                        f"dtype {x.dtype}")
+    if x.dim() == 2 and not scores:
+        raise ValueError(
+            f"{name} must be labels (N,), the true class of each example, got shape "
+            f"{tuple(x.shape)}; if these are one-hot rows or scores, pass "
+            f"{name}.argmax(dim=1)"
+        )
     if x.dim() == 2:
         if x.shape[1] != num_classes:
             raise ValueError(
@@ -336,6 +346,9 @@ def _as_labels(x, name: str, num_classes: int) -> torch.Tensor:
     return check_class_targets(x.long(), num_classes, name)
 
 
+_MAX_CM_BYTES = 4 * 2**30  # a confusion matrix of at most 4 GiB (23,170 classes)
+
+
 def confusion_matrix(preds: torch.Tensor, targets: torch.Tensor,
                      num_classes: int) -> torch.Tensor:
     """Counts of (true class, predicted class) pairs.
@@ -346,15 +359,24 @@ def confusion_matrix(preds: torch.Tensor, targets: torch.Tensor,
 
     Args:
         preds: predicted labels ``(N,)`` or scores ``(N, C)`` (``argmax`` is taken).
-        targets: true labels ``(N,)``, integer (or float with whole values, e.g. ``0.``/``1.``).
-        num_classes: ``C``, a positive int.
+        targets: true labels ``(N,)``, integer (or float with whole values, e.g. ``0.``/``1.``);
+            not scores (a ``(N, C)`` tensor is refused).
+        num_classes: ``C``, a positive int, at most 23,170 (a 4 GiB matrix).
 
     Returns:
         int64 tensor ``(C, C)`` on the inputs' device; rows = true class, columns = predicted.
     """
     num_classes = check_positive_int(num_classes, "num_classes")
+    size = num_classes * num_classes * 8  # bytes of the int64 (C, C) counts
+    if size > _MAX_CM_BYTES:
+        largest = math.isqrt(_MAX_CM_BYTES // 8)
+        raise ValueError(
+            f"num_classes={num_classes} would need a {num_classes} x {num_classes} matrix "
+            f"of int64 counts, {size / 2**30:.3g} GiB; confusion_matrix allows at most "
+            f"{_MAX_CM_BYTES // 2**30} GiB ({largest} classes)"
+        )
     preds = _as_labels(preds, "preds", num_classes)  # (N,)
-    targets = _as_labels(targets, "targets", num_classes)  # (N,)
+    targets = _as_labels(targets, "targets", num_classes, scores=False)  # (N,)
     check_batch_sizes(preds.shape[0], targets.shape[0], "preds", "targets")
     pairs = targets.to(preds.device) * num_classes + preds  # (N,), values in [0, C*C)
     counts = torch.bincount(pairs, minlength=num_classes * num_classes)  # (C*C,)

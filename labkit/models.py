@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from labkit import functional as lf
-from labkit._checks import check_positive_int, check_tensor, describe
+from labkit._checks import check_generator, check_positive_int, check_tensor, describe
 
 __all__ = [
     "LogisticRegressionScratch",
@@ -64,7 +64,7 @@ def _check_features(X, num_inputs: int, dtype: torch.dtype, *, flatten: bool) ->
             f"features with {convert} (or build the model in {X.dtype})"
         )
     if flatten and X.dim() >= 2:
-        X = X.reshape(X.shape[0], -1)  # (N, 1, 28, 28) -> (N, 784)
+        X = X.flatten(1)  # (N, 1, 28, 28) -> (N, 784); also for N = 0, unlike reshape(N, -1)
     if X.dim() != 2 or X.shape[1] != num_inputs:
         expected = f"(N, {num_inputs})" + (" or (N, ...) with that many values" if flatten
                                           else "")
@@ -101,8 +101,14 @@ class _ScratchModel:
         return self
 
     def train(self, mode: bool = True):
-        """Set the training flag (nothing behaves differently here; kept for the loop)."""
-        self.training = bool(mode)
+        """Set the training flag (``MLPScratch``'s dropout follows it; for the others it is
+        kept for the loop). ``mode`` must be a bool, as ``nn.Module.train`` requires."""
+        if not isinstance(mode, bool):  # bool('no') is True: refused, as nn.Module does
+            raise ValueError(
+                f"training mode is expected to be boolean: mode must be True or False, "
+                f"got {describe(mode)}"
+            )
+        self.training = mode
         return self
 
     def eval(self):
@@ -126,6 +132,7 @@ class LogisticRegressionScratch(_ScratchModel):
     def __init__(self, num_inputs: int, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.num_inputs = check_positive_int(num_inputs, "num_inputs")
+        check_generator(generator)
         self.w = torch.normal(0.0, 0.01, size=(self.num_inputs,), generator=generator)
         self.w.requires_grad_(True)
         self.b = torch.zeros((), requires_grad=True)
@@ -190,6 +197,7 @@ class SoftmaxRegressionScratch(_ScratchModel):
         super().__init__()
         self.num_inputs = check_positive_int(num_inputs, "num_inputs")
         self.num_outputs = check_positive_int(num_outputs, "num_outputs")
+        check_generator(generator)
         W = torch.normal(0.0, 0.01, size=(self.num_inputs, self.num_outputs),
                          generator=generator)  # (D, C), stored row by row
         # Same values and shape (D, C), stored column by column (strides (1, D)), the way
@@ -350,13 +358,14 @@ def _draw_linear(fan_in: int, fan_out: int, init, generator) -> tuple[torch.Tens
 
 
 def _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout, init,
-                allow_callable):
+                allow_callable, generator=None):
     num_inputs = check_positive_int(num_inputs, "num_inputs")
     num_hiddens = _check_hiddens(num_hiddens)
     num_outputs = check_positive_int(num_outputs, "num_outputs")
     activation = _check_activation(activation, allow_callable=allow_callable)
     dropout = _check_dropout(dropout, len(num_hiddens))
     init = _check_init(init)
+    check_generator(generator)
     return num_inputs, num_hiddens, num_outputs, activation, dropout, init
 
 
@@ -407,7 +416,7 @@ class MLPScratch(_ScratchModel):
         super().__init__()
         (self.num_inputs, self.num_hiddens, self.num_outputs, self.activation, self.dropout,
          self.init) = _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout,
-                                  init, allow_callable=True)
+                                  init, allow_callable=True, generator=generator)
         self._act = (ACTIVATIONS[activation][0] if isinstance(activation, str)
                      else activation)
         sizes = (self.num_inputs, *self.num_hiddens, self.num_outputs)
@@ -474,7 +483,7 @@ class MLP(nn.Sequential):
                  dropout: float | Sequence[float] = 0.0, init: str | float = "default",
                  generator: torch.Generator | None = None) -> None:
         config = _mlp_config(num_inputs, num_hiddens, num_outputs, activation, dropout, init,
-                             allow_callable=False)
+                             allow_callable=False, generator=generator)
         sizes = (config[0], *config[1], config[2])
         layers: list[nn.Module] = [nn.Flatten()]
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):

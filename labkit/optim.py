@@ -200,6 +200,15 @@ class _Optimizer:
 
     def __init__(self, params: Iterable[torch.Tensor]) -> None:
         self.params = _param_list(params)
+        for i, p in enumerate(self.params):
+            # g * g is not |g|^2 for a complex g (torch.optim views them as real pairs)
+            if p.is_complex():
+                raise TypeError(
+                    f"params[{i}] has the complex dtype {p.dtype}: labkit's "
+                    f"{type(self).__name__} handles real parameters only; use "
+                    f"torch.optim.{type(self).__name__} for complex ones (or optimize "
+                    f"torch.view_as_real(p))"
+                )
         self.state: list[dict] = [{} for _ in self.params]
 
     @torch.no_grad()

@@ -32,11 +32,13 @@ from collections.abc import Callable, Sequence
 import torch
 
 from labkit._checks import (
+    SEED_MAX,
     check_batch_sizes,
     check_positive_int,
     check_seed,
     check_tensor,
     describe,
+    quote,
 )
 from labkit.data.loader import InMemoryLoader
 from labkit.metrics import check_metric
@@ -49,6 +51,12 @@ def _check_seed(seed, *, allow_none: bool = False) -> int | None:
     if seed is None and allow_none:
         return None
     return check_seed(seed)
+
+
+def _fold_seed(seed: int, i: int) -> int:
+    """Fold ``i``'s shuffling seed: ``seed + i``, wrapped round to stay a valid seed (from
+    ``seed = 2**63 - 1`` the folds shuffle with 0, 1, ...)."""
+    return (seed + i) % (SEED_MAX + 1)
 
 
 def _check_pair(X, y) -> int:
@@ -142,6 +150,12 @@ def kfold_indices(n: int, k: int, seed: int | None = 0
     return folds
 
 
+def _check_list(value, name: str, expected: str) -> list:
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a list ({expected}), got {describe(value)}")
+    return list(value)
+
+
 def _column_format(values: list[float], digits: int):
     """A formatter for one column of numbers: ``digits`` significant digits of the column's
     largest magnitude, the same decimals for every row (scientific notation when the
@@ -181,21 +195,44 @@ class CrossValidationResult:
 
     def __init__(self, folds: list[dict], histories: list[History],
                  columns: Sequence[str], nets: list | None = None) -> None:
-        self.folds = folds
-        self.histories = histories
+        self.folds = _check_list(folds, "folds", "one dict per fold")
+        self.histories = _check_list(histories, "histories", "one History per fold")
+        if (not isinstance(columns, Sequence) or isinstance(columns, (str, bytes))
+                or not all(isinstance(c, str) for c in columns)):
+            raise TypeError(f"columns must be a sequence of column names such as "
+                            f"('fold', 'val_loss'), got {describe(columns)}")
         self.columns = tuple(columns)
-        self.nets = nets if nets is not None else []
+        for j, row in enumerate(self.folds):
+            if not isinstance(row, dict):
+                raise TypeError(f"folds[{j}] must be a dict of column values, got "
+                                f"{describe(row)}")
+            for name in self.columns:
+                if name not in row:
+                    raise ValueError(f"folds[{j}] has no value for the column {name!r} "
+                                     f"(it has {quote(list(row))})")
+        self.nets = [] if nets is None else _check_list(nets, "nets", "one model per fold")
 
     def column(self, name: str) -> list[float]:
         if name not in self.columns:
-            raise ValueError(f"column must be one of {self.columns}, got {name!r}")
+            raise ValueError(f"column must be one of {self.columns}, got {quote(name)}")
         return [row[name] for row in self.folds]
 
+    def _values(self, name: str) -> list[float]:
+        values = self.column(name)
+        if not values:
+            raise ValueError(f"this result holds no folds: there is no {name} to summarize")
+        return values
+
     def mean(self, name: str) -> float:
-        return statistics.fmean(self.column(name))
+        """The column's mean; nan if a fold's value is nan."""
+        return statistics.fmean(self._values(name))
 
     def std(self, name: str) -> float:
-        values = self.column(name)
+        """The column's sample standard deviation (0 for one fold); nan if a fold's value is
+        nan or infinite (``statistics.stdev`` cannot take those)."""
+        values = self._values(name)
+        if not all(math.isfinite(v) for v in values):
+            return math.nan
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
     def to_dict(self) -> dict[str, list]:
@@ -254,7 +291,8 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
     For fold ``i`` of ``kfold_indices(len(X), k, seed)``: ``net = make_net()`` (a new,
     untrained model: nothing learned on one fold leaks into the next),
     ``updater = make_updater(net)``, then ``lk.train`` for ``num_epochs`` on the fold's
-    training part (reshuffled every epoch, from ``seed + i``), evaluating on its validation
+    training part (reshuffled every epoch, from ``seed + i``, wrapped round past
+    ``2**63 - 1``), evaluating on its validation
     part after each epoch.
 
     Args:
@@ -306,6 +344,14 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
     rows, histories, nets = [], [], []
     for i, (train_idx, val_idx) in enumerate(folds, start=1):
         net = make_net()
+        if net is None or not callable(net):
+            shown = "None" if net is None else describe(net)
+            raise TypeError(
+                f"make_net() returned {shown}; it must return a new model to train (an "
+                f"nn.Module such as lk.MLP(...), or a from-scratch model such as "
+                f"lk.MLPScratch(...)): e.g. make_net=lambda: lk.MLP(20, (64,), 1) (a "
+                f"function with a body needs a return statement)"
+            )
         if any(net is previous for previous in nets):
             raise ValueError("make_net returned the same model object twice: it must build "
                              "a new model at each call (e.g. lambda: lk.MLP(...)), or "
@@ -313,7 +359,7 @@ def cross_validate(make_net: Callable[[], object], X: torch.Tensor, y: torch.Ten
         nets.append(net)
         updater = make_updater(net)
         train_iter = InMemoryLoader(X[train_idx.to(X.device)], y[train_idx.to(y.device)],
-                                    batch_size, shuffle=True, seed=seed + i)
+                                    batch_size, shuffle=True, seed=_fold_seed(seed, i))
         val_iter = InMemoryLoader(X[val_idx.to(X.device)], y[val_idx.to(y.device)],
                                   batch_size, shuffle=False)
         start = time.perf_counter()

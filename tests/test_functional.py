@@ -805,6 +805,21 @@ def test_dropout_scales_survivors_and_keeps_the_mean(p, dtype):
                                else RTOL, atol=0)
 
 
+@pytest.mark.parametrize("p", [0.5, 0.99, 0.999])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_dropout_keeps_the_right_share_in_low_precision(p, dtype):
+    # the mask is drawn in float32: bfloat16's uniform numbers lie on a grid of 2**-8 near
+    # 1, which once kept 1.17x too many at p = 0.99 and nothing at all at p = 0.999
+    n = 1_000_000
+    out = lf.dropout(torch.ones(n, dtype=dtype), p, generator=_gen(11))
+    assert out.dtype == dtype
+    kept = (out != 0).double().mean().item()
+    sd = (p * (1 - p) / n) ** 0.5
+    assert abs(kept - (1 - p)) < 5 * sd
+    mean_sd = (p / (1 - p) / n) ** 0.5  # of the mean of ones * mask / (1 - p)
+    assert abs(out.double().mean().item() - 1.0) < 5 * mean_sd  # 1 / (1 - p) is exact here
+
+
 def test_dropout_eval_mode_and_p_zero_are_the_identity():
     x = torch.randn(3, 4, dtype=F64, requires_grad=True)
     assert lf.dropout(x, 0.5, training=False) is x
@@ -879,6 +894,9 @@ BAD_INPUT_LAB2 = [
                  r"training must be True or False, got None", id="dropout-training-none"),
     pytest.param(lambda: lf.dropout(torch.ones(3, dtype=torch.long), 0.5), TypeError,
                  r"input must be a floating-point tensor", id="dropout-int"),
+    pytest.param(lambda: lf.dropout(torch.ones(3), 0.5, generator=0), TypeError,
+                 r"generator must be None or a torch.Generator .*got 0 \(int\)$",
+                 id="dropout-generator-int"),
 ]
 
 

@@ -143,6 +143,50 @@ def test_gradcheck_leaves_inputs_alone_and_handles_unused_inputs():
     assert torch.equal(a.detach(), before[0]) and torch.equal(b, before[1]) and a.grad is None
 
 
+def test_numerical_gradient_restores_x_when_f_raises():
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=F64)
+    before = x.clone()
+    calls = []
+
+    def f(t):
+        calls.append(1)
+        if len(calls) == 4:  # second entry, x[1] - h
+            raise RuntimeError("boom")
+        return (t ** 2).sum()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        numerical_gradient(f, x)
+    assert torch.equal(x, before)
+
+
+def test_numerical_gradient_refuses_x_whose_entries_share_memory():
+    # torch.ones(1).expand(3): one number seen three times; perturbing "one entry" moved
+    # all three and gave [6, 6, 6] for the gradient [2, 2, 2]
+    x = torch.ones(1, dtype=F64).expand(3)
+    with pytest.raises(ValueError, match=r"x has entries that share memory.*x\.contiguous\(\)"):
+        numerical_gradient(lambda t: (t ** 2).sum(), x)
+    overlapping = torch.ones(3, dtype=F64).as_strided((2, 2), (1, 1))
+    with pytest.raises(ValueError, match=r"share memory"):
+        numerical_gradient(lambda t: (t ** 2).sum(), overlapping)
+    # a non-contiguous view without overlap is fine
+    torch.testing.assert_close(numerical_gradient(lambda t: (t ** 2).sum(), x.contiguous()),
+                               torch.full((3,), 2.0, dtype=F64))
+    strided = torch.ones(4, 4, dtype=F64)[:, ::2]
+    torch.testing.assert_close(numerical_gradient(lambda t: (t ** 2).sum(), strided),
+                               torch.full((4, 2), 2.0, dtype=F64))
+
+
+def test_numerical_gradient_refuses_a_complex_output_and_restores_x():
+    x = torch.tensor([1.0, 2.0], dtype=F64)
+    before = x.clone()
+    with pytest.raises(TypeError, match=r"f must return a real number, got a complex tensor"):
+        numerical_gradient(lambda t: (t * 1j).sum(), x)
+    assert torch.equal(x, before)
+    with pytest.raises(TypeError, match=r"f must return a real number, got a complex tensor"):
+        lk.gradcheck(lambda t: (t * 1j).sum(), x)
+    assert torch.equal(x, before)
+
+
 def test_float32_inputs_warn():
     with pytest.warns(UserWarning, match=r"x has dtype torch.float32.*use float64"):
         numerical_gradient(lambda t: t.sum(), torch.ones(2))
@@ -180,3 +224,34 @@ def test_float32_inputs_warn():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("call, error, match", [
+    # tiny = inf made every relative error 0: any gradient passed
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64),
+                          torch.full((2,), 5.0, dtype=F64), tiny=math.inf), ValueError,
+     r"tiny must be a positive number, got inf"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), tiny=float("nan")),
+     ValueError, r"tiny must be a positive number, got nan"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), tiny=0), ValueError,
+     r"tiny must be a positive number, got 0"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), tiny="a"), TypeError,
+     r"tiny must be a positive number, got 'a'"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), grads="abc"),
+     TypeError, r"grads must be a tensor or a list of tensors, one per input \(1\), got 'abc'"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.ones(2, dtype=F64), grads=3.0),
+     TypeError, r"grads must be a tensor or a list of tensors"),
+    (lambda: lk.gradcheck(lambda a: a.sum(), torch.empty(0, dtype=F64)), ValueError,
+     r"inputs\[0\] is empty \(shape \(0,\)\): there is no entry"),
+    (lambda: lk.gradcheck(lambda a, b: a.sum(), [torch.empty(0, dtype=F64)] * 2), ValueError,
+     r"every one of the 2 inputs is empty"),
+])
+def test_bad_gradcheck_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_gradcheck_with_one_empty_input_among_others():
+    a = torch.tensor([1.0, 2.0], dtype=F64)
+    result = lk.gradcheck(lambda a, b: (a ** 2).sum() + b.sum(), [a, torch.empty(0, dtype=F64)])
+    assert result.max_rel_error < 1e-8 and result.where[0] == 0

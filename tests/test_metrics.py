@@ -88,7 +88,8 @@ def test_threshold_before_argmax_is_wrong():
 
 
 def test_accuracy_bad_input():
-    with pytest.raises(ValueError, match="y_hat.*y.*3 predictions and 2 targets"):
+    with pytest.raises(ValueError, match="y_hat and y must hold the same number of examples: "
+                                         "y_hat has 3 rows and y has 2"):
         accuracy(torch.randn(3, 4), torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="y_hat"):
         accuracy(torch.randn(2, 3, 4), torch.tensor([0, 1]))
@@ -224,6 +225,31 @@ def test_confusion_matrix_float_binary_labels():
     assert confusion_matrix(preds, targets, 2).tolist() == [[1, 1], [0, 2]]
 
 
+def test_confusion_matrix_refuses_an_absurd_num_classes():
+    # 2**31 classes: torch's "Storage size calculation overflowed" (a 2**62-entry matrix)
+    with pytest.raises(ValueError, match=r"num_classes=2147483648 would need a 2147483648 x "
+                                         r"2147483648 matrix of int64 counts, .* GiB; "
+                                         r"confusion_matrix allows at most 4 GiB \(23170 "
+                                         r"classes\)"):
+        confusion_matrix(torch.tensor([0]), torch.tensor([0]), 2**31)
+    with pytest.raises(ValueError, match=r"num_classes=23171 would need"):
+        confusion_matrix(torch.tensor([0]), torch.tensor([0]), 23171)
+
+
+def test_confusion_matrix_refuses_complex_preds_and_score_targets():
+    # complex preds were cast to int64 with only a warning
+    with pytest.raises(TypeError, match=r"preds must hold real class labels or scores, got "
+                                        r"the complex dtype torch.complex64"):
+        confusion_matrix(torch.tensor([0, 1], dtype=torch.complex64), torch.tensor([0, 1]), 2)
+    with pytest.raises(TypeError, match=r"targets must hold real class labels"):
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0j, 1j]), 2)
+    # (N, C) scores as targets were argmax'd silently; targets are the true labels (N,)
+    with pytest.raises(ValueError, match=r"targets must be labels \(N,\), the true class of "
+                                         r"each example, got shape \(2, 3\); .*"
+                                         r"targets.argmax\(dim=1\)"):
+        confusion_matrix(torch.tensor([0, 1]), torch.eye(3)[:2], 3)
+
+
 def test_confusion_matrix_bad_input():
     with pytest.raises(ValueError, match="num_classes must be a positive integer"):
         confusion_matrix(torch.tensor([0]), torch.tensor([0]), 0)
@@ -233,7 +259,7 @@ def test_confusion_matrix_bad_input():
         confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 3]), 3)
     with pytest.raises(ValueError, match="preds holds class index -1"):
         confusion_matrix(torch.tensor([-1, 1]), torch.tensor([0, 1]), 3)
-    with pytest.raises(ValueError, match="preds and targets.*3 predictions and 2 targets"):
+    with pytest.raises(ValueError, match="preds and targets.*: preds has 3 rows and targets has 2"):
         confusion_matrix(torch.tensor([0, 1, 2]), torch.tensor([0, 1]), 3)
     with pytest.raises(ValueError, match=r"preds as scores must have shape \(N, 3\)"):
         confusion_matrix(torch.randn(2, 4), torch.tensor([0, 1]), 3)

@@ -400,3 +400,51 @@ def test_mlp_scratch_to_cuda():
     assert all(p.device.type == "cuda" for p in net.parameters())
     assert net(torch.randn(2, 4, device="cuda")).device.type == "cuda"
     assert net.to_nn().linears[0].weight.device.type == "cuda"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: lk.MLP(4, (3,), 2, dropout=0.5, generator=gen()),
+    lambda: lk.MLPScratch(4, (3,), 2, dropout=0.5, generator=gen()),
+    lambda: SoftmaxRegressionScratch(4, 2, generator=gen()),
+    lambda: SoftmaxRegression(4, 2),
+], ids=["MLP", "MLPScratch", "SoftmaxRegressionScratch", "SoftmaxRegression"])
+def test_an_empty_batch_gives_empty_logits(make):
+    # nn.Linear maps (0, D) to (0, C); reshape(0, -1) used to fail ("cannot reshape tensor
+    # of 0 elements into shape [0, -1]")
+    net = make()
+    assert net(torch.empty(0, 4)).shape == (0, 2)
+    assert net(torch.empty(0, 1, 2, 2)).shape == (0, 2)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 4\).*got shape \(0, 5\)"):
+        net(torch.empty(0, 5))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: lk.MLPScratch(4, (3,), 2, generator=gen()),
+    lambda: LogisticRegressionScratch(4, generator=gen()),
+    lambda: SoftmaxRegressionScratch(4, 2, generator=gen()),
+], ids=["MLPScratch", "LogisticRegressionScratch", "SoftmaxRegressionScratch"])
+@pytest.mark.parametrize("mode", ["no", None, 1, 0.0])
+def test_scratch_train_mode_must_be_a_bool_like_nn_module(make, mode):
+    # train('no') used to switch training ON (bool('no')), train(None) OFF
+    net = make()
+    with pytest.raises(ValueError, match=r"training mode is expected to be boolean"):
+        nn.Linear(1, 1).train(mode)  # torch's behaviour, matched
+    with pytest.raises(ValueError, match=r"training mode is expected to be boolean.*got "):
+        net.train(mode)
+    assert net.training  # unchanged
+    assert net.train(False) is net and not net.training
+
+
+@pytest.mark.parametrize("make", [
+    lambda g: lk.MLP(4, (3,), 2, generator=g),
+    lambda g: lk.MLPScratch(4, (3,), 2, generator=g),
+    lambda g: LogisticRegressionScratch(4, generator=g),
+    lambda g: SoftmaxRegressionScratch(4, 2, generator=g),
+], ids=["MLP", "MLPScratch", "LogisticRegressionScratch", "SoftmaxRegressionScratch"])
+@pytest.mark.parametrize("bad", [0, "x", 1.5])
+def test_a_bad_generator_is_a_short_type_error_naming_it(make, bad):
+    # torch's own error is a 500-character list of rand()'s signatures
+    with pytest.raises(TypeError, match=r"^generator must be None or a torch.Generator") as err:
+        make(bad)
+    assert len(str(err.value)) < 200
+    make(None)  # None stays allowed

@@ -445,3 +445,30 @@ def test_adaptive_bad_hyperparameters(cls, kwargs, error, match):
 def test_adaptive_bad_params(cls, make_params, error, match):
     with pytest.raises(error, match=match):
         cls(make_params())
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(amsgrad=True)])
+@pytest.mark.parametrize("cls", [Adam, RMSprop])
+def test_adaptive_optimizers_refuse_complex_parameters(cls, kwargs):
+    # g * g is not |g|^2 for a complex g: the updates were wrong (and amsgrad crashed)
+    if cls is RMSprop and kwargs:
+        kwargs = dict(centered=True)
+    real = torch.zeros(2, dtype=F64, requires_grad=True)
+    z = torch.zeros(2, dtype=torch.complex128, requires_grad=True)
+    with pytest.raises(TypeError, match=r"params\[1\] has the complex dtype torch.complex128"):
+        cls([real, z], **kwargs)
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.1)])
+def test_SGD_matches_torch_on_complex_parameters(momentum, weight_decay):
+    target = torch.tensor([1 + 2j, -3 + 0.5j], dtype=torch.complex128)
+    ours = torch.zeros(2, dtype=torch.complex128, requires_grad=True)
+    theirs = ours.detach().clone().requires_grad_()
+    opt = SGD([ours], lr=0.1, momentum=momentum, weight_decay=weight_decay)
+    ref = torch.optim.SGD([theirs], lr=0.1, momentum=momentum, weight_decay=weight_decay)
+    for step in range(NUM_STEPS):
+        for p, o in ((ours, opt), (theirs, ref)):
+            o.zero_grad()
+            (p - target).abs().pow(2).sum().backward()
+            o.step()
+        torch.testing.assert_close(ours, theirs, atol=ATOL, rtol=0, msg=f"step {step}")

@@ -9,6 +9,7 @@ examples, a few epochs: well under a second per call).
 from __future__ import annotations
 
 import functools
+import math
 import re
 
 import pytest
@@ -114,7 +115,8 @@ def test_train_val_split_bad_val_size(val_size, error, match):
 
 
 def test_train_val_split_bad_data():
-    with pytest.raises(ValueError, match=r"X and y must hold the same number of examples"):
+    with pytest.raises(ValueError, match=r"X and y must hold the same number of examples: "
+                                         r"X has 10 rows and y has 9$"):
         lk.train_val_split(torch.zeros(10, 2), torch.zeros(9))
     with pytest.raises(TypeError, match=r"y must be a torch.Tensor"):
         lk.train_val_split(torch.zeros(10, 2), [0] * 10)
@@ -289,3 +291,81 @@ def test_cross_validate_prints_the_same_table_at_every_run(capsys):
     assert re.fullmatch(r"fold 1/3: train_loss [0-9.e-]+, val_loss [0-9.e-]+ \(\d+\.\d s\)", first)
     assert float(first.split("val_loss ")[1].split()[0]) == pytest.approx(
         result.folds[0]["val_loss"], rel=1e-3)
+
+
+def test_cross_validate_says_what_make_net_returned():
+    X, y = _binary(50)
+    args = (X, y, nn.BCEWithLogitsLoss(), lambda n: torch.optim.SGD(n.parameters(), lr=0.1), 1)
+    with pytest.raises(TypeError, match=r"make_net\(\) returned None; it must return a new "
+                                        r"model"):
+        lk.cross_validate(lambda: None, *args, k=2)
+    with pytest.raises(TypeError, match=r"make_net\(\) returned 3 \(int\)"):
+        lk.cross_validate(lambda: 3, *args, k=2)
+
+
+def test_cross_validate_accepts_the_largest_seed():
+    # fold i shuffles with seed + i: from 2**63 - 1 that overflowed, and the error quoted
+    # 2**63, a value the user never passed
+    X, y = _binary(40)
+    args = (lambda: lk.MLP(20, (4,), 1), X, y, nn.BCEWithLogitsLoss(),
+            lambda n: torch.optim.SGD(n.parameters(), lr=0.1), 1)
+    result = lk.cross_validate(*args, k=2, seed=2**63 - 1)
+    assert len(result) == 2
+    with pytest.raises(ValueError, match=r"seed must be an integer from 0 to 2\*\*63 - 1, "
+                                         r"got 9223372036854775808$"):
+        lk.cross_validate(*args, k=2, seed=2**63)
+
+
+_COLUMNS = ("fold", "num_train", "num_val", "train_loss", "val_loss")
+
+
+def _row(fold, train_loss, val_loss):
+    return {"fold": fold, "num_train": 9, "num_val": 3, "train_loss": train_loss,
+            "val_loss": val_loss}
+
+
+def test_cross_validation_result_reports_nan_for_a_diverged_fold():
+    # statistics.stdev raised "'float' object has no attribute 'numerator'" on a nan
+    result = CrossValidationResult([_row(1, 0.1, float("nan")), _row(2, 0.2, 0.3)], [],
+                                   _COLUMNS)
+    assert math.isnan(result.mean("val_loss")) and math.isnan(result.std("val_loss"))
+    assert result.mean("train_loss") == pytest.approx(0.15)
+    lines = repr(result).splitlines()
+    assert lines[2].split()[-1] == "nan"
+    assert lines[5].split() == ["mean", "0.1500", "nan"]
+    assert lines[6].split() == ["std", "0.0707", "nan"]
+    infinite = CrossValidationResult([_row(1, 0.1, float("inf")), _row(2, 0.2, 0.3)], [],
+                                     _COLUMNS)
+    assert infinite.mean("val_loss") == math.inf and math.isnan(infinite.std("val_loss"))
+    assert "inf" in repr(infinite)
+
+
+@pytest.mark.parametrize("args, error, match", [
+    (([_row(1, 0.1, 0.2)], [], "fold"), TypeError,
+     r"columns must be a sequence of column names .*got 'fold' \(str\)"),
+    (([_row(1, 0.1, 0.2)], [], None), TypeError, r"columns must be a sequence .*got None"),
+    (([_row(1, 0.1, 0.2)], [], ("fold", 3)), TypeError, r"columns must be a sequence"),
+    ((None, [], _COLUMNS), TypeError, r"folds must be a list \(one dict per fold\), got None"),
+    (([_row(1, 0.1, 0.2)], None, _COLUMNS), TypeError, r"histories must be a list"),
+    ((["x"], [], _COLUMNS), TypeError, r"folds\[0\] must be a dict of column values"),
+    (([_row(1, 0.1, 0.2)], [], _COLUMNS + ("val_acc",)), ValueError,
+     r"folds\[0\] has no value for the column 'val_acc'"),
+])
+def test_cross_validation_result_checks_its_arguments(args, error, match):
+    with pytest.raises(error, match=match):
+        CrossValidationResult(*args)
+
+
+def test_cross_validation_result_without_folds_says_so():
+    empty = CrossValidationResult([], [], _COLUMNS)
+    for summary in (empty.mean, empty.std):
+        with pytest.raises(ValueError, match=r"holds no folds: there is no val_loss"):
+            summary("val_loss")
+
+
+def test_cross_validate_names_x_and_y_when_their_lengths_differ():
+    # the shared check said "got 50 predictions and 49 targets" about X and y
+    X, y = _binary(50)
+    with pytest.raises(ValueError, match=r"X has 50 rows and y has 49$"):
+        lk.cross_validate(lambda: lk.MLP(20, (4,), 1), X, y[:49], nn.BCEWithLogitsLoss(),
+                          lambda n: torch.optim.SGD(n.parameters(), lr=0.1), 1, k=2)
