@@ -1,8 +1,11 @@
 """labkit.data.synthetic: the seeds' synthetic sets and data_iter."""
 
+import math
+
 import pytest
 import torch
 
+import labkit as lk
 from labkit.data.synthetic import (
     data_iter,
     make_binary_data,
@@ -198,3 +201,44 @@ def test_binary_data_options():
             make(seed=-1)
         with pytest.raises(TypeError, match=r"seed must be an integer"):
             make(seed="1")
+
+
+# ---------------------------------------------------------------- bad true_w / true_b / scales
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(true_w=float("nan")), ValueError, r"true_w must hold finite numbers"),
+    (dict(true_w=math.inf), ValueError, r"true_w must hold finite numbers"),
+    (dict(true_b=float("nan")), ValueError, r"true_b must be a finite number, got nan"),
+    (dict(true_w=1e300), ValueError, r"overflow float32.*smaller true_w"),
+    (dict(true_b=torch.ones(15)), TypeError, r"true_b must be a number, got a tensor of shape"),
+    (dict(true_b="a"), TypeError, r"true_b must be a number, got 'a'"),
+    (dict(true_b=None), TypeError, r"true_b must be a number, got None"),
+    (dict(true_w="a"), TypeError, r"true_w must be a number or a sequence of numbers"),
+    (dict(true_w=None), TypeError, r"true_w must be a number or a sequence of numbers"),
+])
+def test_regression_data_refuses_bad_weights_and_bias(kwargs, error, match):
+    """Before: NaN or inf targets without an error, true_b=torch.ones(15) used per example,
+    and internal errors ("unsupported operand type(s) for +: 'Tensor' and 'str'")."""
+    with pytest.raises(error, match=match):
+        lk.make_regression_data(10, 5, 3, **kwargs)
+
+
+def test_regression_data_still_takes_numbers_sequences_and_0d_tensors():
+    a = lk.make_regression_data(10, 5, 3, true_w=[1, 2, 3], true_b=1)
+    b = lk.make_regression_data(10, 5, 3, true_w=torch.tensor([1.0, 2.0, 3.0]),
+                                true_b=torch.tensor(1.0))
+    for u, v in zip(a, b):
+        assert torch.equal(u, v)
+
+
+@pytest.mark.parametrize("kwargs", [dict(mean=1e300), dict(std=1e300)])
+def test_binary_data_that_would_overflow_float32_is_refused(kwargs):
+    with pytest.raises(ValueError, match=r"overflow float32.*smaller mean or std"):
+        lk.make_binary_data(10, 5, 3, **kwargs)
+
+
+def test_logistic_data_and_data_iter_check_their_arguments():
+    with pytest.raises(TypeError, match=r"true_b must be a number, got 'x'"):
+        lk.make_logistic_data(10, true_b="x")
+    with pytest.raises(TypeError, match=r"generator must be None or a torch.Generator"):
+        lk.data_iter(2, torch.ones(4, 2), torch.ones(4), generator=0)

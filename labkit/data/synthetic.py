@@ -18,12 +18,15 @@ Choose models on a validation split of the training set (``lk.train_val_split``,
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterator, Sequence
 
 import torch
 
 from labkit._checks import (
     check_batch_sizes,
+    check_generator,
     check_non_negative,
     check_positive,
     check_positive_int,
@@ -39,6 +42,46 @@ __all__ = [
     "make_regression_data",
     "make_binary_data",
 ]
+
+
+def _real(value, name: str) -> float:
+    """A finite real number (bools rejected; a 0-d real tensor is taken as its number):
+    ``true_b`` and its kind."""
+    if (isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point()
+            or isinstance(value, torch.Tensor) and value.dim() == 0
+            and value.dtype in (torch.int8, torch.int16, torch.int32, torch.int64,
+                                torch.uint8)):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {describe(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _weights(true_w, name: str = "true_w") -> torch.Tensor:
+    """``true_w`` as a float64 tensor of finite real numbers (a number, a sequence or a
+    tensor of them)."""
+    try:
+        w = torch.as_tensor(true_w, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a number or a sequence of numbers, got "
+                        f"{describe(true_w)}") from None
+    if isinstance(true_w, bool) or (isinstance(true_w, torch.Tensor)
+                                    and (true_w.is_complex() or true_w.dtype == torch.bool)):
+        raise TypeError(f"{name} must hold real numbers, got {describe(true_w)}")
+    if not bool(torch.isfinite(w).all()):
+        raise ValueError(f"{name} must hold finite numbers, got {describe(true_w)}")
+    return w
+
+
+def _finite_float32(*tensors: torch.Tensor, because: str) -> None:
+    """The generated data, cast to float32, must be finite: huge weights, means or standard
+    deviations overflow float32 (max 3.4e38) to inf."""
+    for t in tensors:
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"the generated data overflow float32 (largest value about "
+                             f"3.4e38): {because}")
 
 
 def make_logistic_data(num_examples: int, true_w: Sequence[float] = (1.9, -3.1),
@@ -69,7 +112,8 @@ def make_logistic_data(num_examples: int, true_w: Sequence[float] = (1.9, -3.1),
     check_positive_int(num_examples, "num_examples")
     check_non_negative(noise, "noise")
     seed = check_seed(seed)
-    w = torch.as_tensor(true_w, dtype=torch.float64)
+    true_b = _real(true_b, "true_b")
+    w = _weights(true_w)
     if w.dim() != 1 or w.numel() == 0:
         raise ValueError(
             f"true_w must be a non-empty 1-d sequence of weights, got {describe(true_w)}"
@@ -127,6 +171,7 @@ def data_iter(batch_size: int, X: torch.Tensor, y: torch.Tensor, *,
         raise ValueError(f"y must hold one entry per example, shape (N,), got a 0-d tensor "
                          f"({y.item()!r}); for a single example use y.reshape(1)")
     check_batch_sizes(len(X), len(y), "X", "y")
+    check_generator(generator)
     if len(X) == 0:
         raise ValueError("X is empty: data_iter needs at least one example")
     return _batches(batch_size, X, y, generator)
@@ -181,7 +226,8 @@ def make_regression_data(num_train: int = 7000, num_test: int = 3000, num_inputs
     num_train, num_test = _check_sizes(num_train, num_test)
     num_inputs = check_positive_int(num_inputs, "num_inputs")
     check_non_negative(noise, "noise")
-    w = torch.as_tensor(true_w, dtype=torch.float64)
+    true_b = _real(true_b, "true_b")
+    w = _weights(true_w)
     if w.dim() == 0:
         w = w.expand(num_inputs)
     if w.shape != (num_inputs,):
@@ -194,6 +240,7 @@ def make_regression_data(num_train: int = 7000, num_test: int = 3000, num_inputs
     X = torch.randn(num, num_inputs, generator=g, dtype=torch.float64)  # (N, D)
     y = X @ w + true_b + noise * torch.randn(num, generator=g, dtype=torch.float64)  # (N,)
     X, y = X.to(torch.float32), y.to(torch.float32).unsqueeze(1)  # y: (N, 1)
+    _finite_float32(y, because="choose smaller true_w, true_b or noise")
     return X[:num_train], y[:num_train], X[num_train:], y[num_train:]
 
 
@@ -234,7 +281,9 @@ def make_binary_data(num_train: int = 7000, num_test: int = 3000, num_inputs: in
         sign = 2 * y.to(torch.float64) - 1  # +1 for class 1, -1 for class 0
         X = sign.unsqueeze(1) * mean + std * torch.randn(n, num_inputs, generator=g,
                                                          dtype=torch.float64)  # (n, D)
-        return X.to(torch.float32), y.to(torch.float32).unsqueeze(1)  # (n, D), (n, 1)
+        X = X.to(torch.float32)
+        _finite_float32(X, because="choose a smaller mean or std")
+        return X, y.to(torch.float32).unsqueeze(1)  # (n, D), (n, 1)
 
     X_train, y_train = split(num_train)
     X_test, y_test = split(num_test)
