@@ -33,6 +33,18 @@ MISTAKES = {
             "generator = torch.Generator().manual_seed(0)\n"
             "P = torch.normal(0.0, 0.01, size=(3, 2), generator=generator)\n",
             "not defined: Q, Q_T, PQ_T",
+        ), (
+            # the variance where torch.normal takes the standard deviation
+            "generator = torch.Generator().manual_seed(0)\n"
+            "P = torch.normal(0, 0.01**2, size=(3, 2), generator=generator)\n"
+            "Q = torch.normal(0, 0.01**2, size=(4, 2), generator=generator)\nQ_T = Q.T\nPQ_T = P @ Q_T\n",
+            "the standard deviation, 0.01, not the variance 0.01**2",
+        ), (
+            # P from the global generator
+            "generator = torch.Generator().manual_seed(0)\n"
+            "P = torch.normal(0.0, 0.01, size=(3, 2))\n"
+            "Q = torch.normal(0.0, 0.01, size=(4, 2), generator=generator)\nQ_T = Q.T\nPQ_T = P @ Q_T\n",
+            "draw P, then Q, both from `generator`",
         )],
     },
     "lab1/03_logistic_regression_nn": {
