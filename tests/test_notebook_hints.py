@@ -37,13 +37,15 @@ MISTAKES = {
             # the variance where torch.normal takes the standard deviation
             "generator = torch.Generator().manual_seed(0)\n"
             "P = torch.normal(0, 0.01**2, size=(3, 2), generator=generator)\n"
-            "Q = torch.normal(0, 0.01**2, size=(4, 2), generator=generator)\nQ_T = Q.T\nPQ_T = P @ Q_T\n",
+            "Q = torch.normal(0, 0.01**2, size=(4, 2), generator=generator)\nQ_T = Q.T\n"
+            "PQ_T = P @ Q_T\n",
             "the standard deviation, 0.01, not the variance 0.01**2",
         ), (
             # P from the global generator
             "generator = torch.Generator().manual_seed(0)\n"
             "P = torch.normal(0.0, 0.01, size=(3, 2))\n"
-            "Q = torch.normal(0.0, 0.01, size=(4, 2), generator=generator)\nQ_T = Q.T\nPQ_T = P @ Q_T\n",
+            "Q = torch.normal(0.0, 0.01, size=(4, 2), generator=generator)\nQ_T = Q.T\n"
+            "PQ_T = P @ Q_T\n",
             "draw P, then Q, both from `generator`",
         )],
     },
@@ -97,6 +99,63 @@ MISTAKES = {
             "    for X, y in train_iter:\n        l = loss(net(X), y)\n"
             "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n",
             "got None (a missing return?)",
+        ), (
+            # softmax before nn.CrossEntropyLoss
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n"
+            "        y_hat = torch.softmax(net(X), dim=1)\n"
+            "        l = loss(y_hat, y)\n        optimizer.zero_grad()\n        l.backward()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "pass it the logits, loss(net(X), y), with no softmax before",
+        ), (
+            # the notebook's test_iter instead of the train_iter argument
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in test_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y)\n        optimizer.zero_grad()\n        l.backward()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "loop over that argument, `for X, y in train_iter:`",
+        ), (
+            # zero_grad between backward and step
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y)\n        l.backward()\n        optimizer.zero_grad()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "optimizer.zero_grad(), l.backward(), optimizer.step(), in that order",
+        ), (
+            # float targets (PyTorch 2.14: "expected target dtype to be Long or Byte")
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y.float())\n        optimizer.zero_grad()\n"
+            "        l.backward()\n        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "pass y to the loss as it is",
+        ), (
+            # the whole loop under torch.no_grad()
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    with torch.no_grad():\n"
+            "        for X, y in train_iter:\n"
+            "            y_hat = net(X)\n            l = loss(y_hat, y)\n"
+            "            optimizer.zero_grad()\n"
+            "            l.backward()\n            optimizer.step()\n"
+            "            metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "must not run under torch.no_grad()",
+        ), (
+            # integer division for the accuracy
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y)\n        optimizer.zero_grad()\n        l.backward()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], int(metric[1]) // int(metric[2])\n",
+            "`//` is integer division",
         )],
     },
     "lab2/08_regularization_and_model_selection": {
