@@ -62,6 +62,10 @@ MISTAKES = {
             "def make_loss_and_optimizer(net, lr):\n    loss = nn.BCEWithLogitsLoss()\n"
             "    optimizer = torch.optim.SGD(net.parameters(), lr=lr)\n",
             "should return the pair (loss, optimizer), got None (a missing return?)",
+        ), (
+            "def make_loss_and_optimizer(net, lr):\n"
+            "    return [nn.BCEWithLogitsLoss(), torch.optim.SGD(net.parameters(), lr=lr)]\n",
+            "return a tuple, `return loss, optimizer`, not a list",
         )],
         "03-train-epoch": [(
             # notebook 05's accuracy, argmax over the classes, on (B,) logits
@@ -74,6 +78,64 @@ MISTAKES = {
             "        num_examples += len(y)\n"
             "    return total_loss / num_examples, total_correct / num_examples\n",
             "fix: the logits are (B,), one per example: predict class 1 where y_hat > 0",
+        ), (
+            # integer division for the accuracy
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in train_loader:\n"
+            "        y_hat = net(X)\n        l = loss(y_hat, y)\n"
+            "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int(((y_hat > 0).float() == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct // num_examples\n",
+            "`total_correct // num_examples` is integer division",
+        ), (
+            # sigmoid before nn.BCEWithLogitsLoss
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in train_loader:\n"
+            "        y_hat = net(X)\n        l = loss(torch.sigmoid(y_hat), y)\n"
+            "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int(((y_hat > 0).float() == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct / num_examples\n",
+            "pass it the logits, loss(net(X), y)",
+        ), (
+            # the notebook's test_loader instead of the train_loader argument
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in test_loader:\n"
+            "        y_hat = net(X)\n        l = loss(y_hat, y)\n"
+            "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int(((y_hat > 0).float() == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct / num_examples\n",
+            "loop over that argument, `for X, y in train_loader:`",
+        ), (
+            # zero_grad between backward and step
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in train_loader:\n"
+            "        y_hat = net(X)\n        l = loss(y_hat, y)\n"
+            "        l.backward()\n        optimizer.zero_grad()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int(((y_hat > 0).float() == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct / num_examples\n",
+            "optimizer.zero_grad(), l.backward(), optimizer.step(), in that order",
+        ), (
+            # the whole loop under torch.no_grad()
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    with torch.no_grad():\n        for X, y in train_loader:\n"
+            "            y_hat = net(X)\n            l = loss(y_hat, y)\n"
+            "            optimizer.zero_grad()\n            l.backward()\n"
+            "            optimizer.step()\n"
+            "    return 0.0, 0.0\n",
+            "the training loop must not run under torch.no_grad()",
         )],
     },
     "lab1/05_softmax_regression_nn": {
