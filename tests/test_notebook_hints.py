@@ -138,6 +138,17 @@ MISTAKES = {
             "the training loop must not run under torch.no_grad()",
         )],
     },
+    "lab1/04_softmax_regression_scratch": {
+        "04-softmax-regression": [(
+            # W used as if it were nn.Linear's (C, D) weight
+            "def softmax_regression(X, W, b):\n    return X.reshape(-1, W.shape[0]) @ W.T + b\n",
+            "W already has shape (D, C), inputs by outputs (not nn.Linear's (C, D))",
+        ), (
+            # the sizes of the images written into reshape
+            "def softmax_regression(X, W, b):\n    return X.reshape(X.shape[0], 784) @ W + b\n",
+            "reshape X with W.shape[0], not a fixed 784",
+        )],
+    },
     "lab1/05_softmax_regression_nn": {
         "05-model": [(
             # no nn.Flatten: PyTorch's "mat1 and mat2 shapes cannot be multiplied" on images
