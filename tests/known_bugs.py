@@ -949,6 +949,19 @@ BUGS: list[Bug] = [
         def softmax_regression(X, W, b):
             return X @ W + b
         ''')),
+    Bug("softmax_regression", B04, "transposed-W", "multiply X @ W, without .T", _src('''
+        def softmax_regression(X, W, b):
+            return X.reshape(-1, W.shape[0]) @ W.T + b
+        ''')),
+    Bug("softmax_regression", B04, "hard-coded-rows-and-784", "not a fixed 784", _src('''
+        def softmax_regression(X, W, b):
+            return X.reshape(X.shape[0], 784) @ W + b
+        ''')),
+    Bug("softmax_regression", B04, "hard-coded-batch-size", "a size written into reshape",
+        _src('''
+        def softmax_regression(X, W, b):
+            return X.reshape(4, -1) @ W + b
+        ''')),
     Bug("softmax_regression", B04, "flipped-bias-sign", "the bias enters with the wrong sign",
         _src('''
         def softmax_regression(X, W, b):

@@ -33,6 +33,20 @@ MISTAKES = {
             "generator = torch.Generator().manual_seed(0)\n"
             "P = torch.normal(0.0, 0.01, size=(3, 2), generator=generator)\n",
             "not defined: Q, Q_T, PQ_T",
+        ), (
+            # the variance where torch.normal takes the standard deviation
+            "generator = torch.Generator().manual_seed(0)\n"
+            "P = torch.normal(0, 0.01**2, size=(3, 2), generator=generator)\n"
+            "Q = torch.normal(0, 0.01**2, size=(4, 2), generator=generator)\nQ_T = Q.T\n"
+            "PQ_T = P @ Q_T\n",
+            "the standard deviation, 0.01, not the variance 0.01**2",
+        ), (
+            # P from the global generator
+            "generator = torch.Generator().manual_seed(0)\n"
+            "P = torch.normal(0.0, 0.01, size=(3, 2))\n"
+            "Q = torch.normal(0.0, 0.01, size=(4, 2), generator=generator)\nQ_T = Q.T\n"
+            "PQ_T = P @ Q_T\n",
+            "draw P, then Q, both from `generator`",
         )],
     },
     "lab1/03_logistic_regression_nn": {
@@ -48,6 +62,10 @@ MISTAKES = {
             "def make_loss_and_optimizer(net, lr):\n    loss = nn.BCEWithLogitsLoss()\n"
             "    optimizer = torch.optim.SGD(net.parameters(), lr=lr)\n",
             "should return the pair (loss, optimizer), got None (a missing return?)",
+        ), (
+            "def make_loss_and_optimizer(net, lr):\n"
+            "    return [nn.BCEWithLogitsLoss(), torch.optim.SGD(net.parameters(), lr=lr)]\n",
+            "return a tuple, `return loss, optimizer`, not a list",
         )],
         "03-train-epoch": [(
             # notebook 05's accuracy, argmax over the classes, on (B,) logits
@@ -60,6 +78,75 @@ MISTAKES = {
             "        num_examples += len(y)\n"
             "    return total_loss / num_examples, total_correct / num_examples\n",
             "fix: the logits are (B,), one per example: predict class 1 where y_hat > 0",
+        ), (
+            # integer division for the accuracy
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in train_loader:\n"
+            "        y_hat = net(X)\n        l = loss(y_hat, y)\n"
+            "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int(((y_hat > 0).float() == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct // num_examples\n",
+            "`total_correct // num_examples` is integer division",
+        ), (
+            # sigmoid before nn.BCEWithLogitsLoss
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in train_loader:\n"
+            "        y_hat = net(X)\n        l = loss(torch.sigmoid(y_hat), y)\n"
+            "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int(((y_hat > 0).float() == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct / num_examples\n",
+            "pass it the logits, loss(net(X), y)",
+        ), (
+            # the notebook's test_loader instead of the train_loader argument
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in test_loader:\n"
+            "        y_hat = net(X)\n        l = loss(y_hat, y)\n"
+            "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int(((y_hat > 0).float() == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct / num_examples\n",
+            "loop over that argument, `for X, y in train_loader:`",
+        ), (
+            # zero_grad between backward and step
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    for X, y in train_loader:\n"
+            "        y_hat = net(X)\n        l = loss(y_hat, y)\n"
+            "        l.backward()\n        optimizer.zero_grad()\n        optimizer.step()\n"
+            "        total_loss += l.item() * len(y)\n"
+            "        total_correct += int(((y_hat > 0).float() == y).sum())\n"
+            "        num_examples += len(y)\n"
+            "    return total_loss / num_examples, total_correct / num_examples\n",
+            "optimizer.zero_grad(), l.backward(), optimizer.step(), in that order",
+        ), (
+            # the whole loop under torch.no_grad()
+            "def train_epoch_nn(net, train_loader, loss, optimizer):\n"
+            "    total_loss, total_correct, num_examples = 0.0, 0, 0\n"
+            "    with torch.no_grad():\n        for X, y in train_loader:\n"
+            "            y_hat = net(X)\n            l = loss(y_hat, y)\n"
+            "            optimizer.zero_grad()\n            l.backward()\n"
+            "            optimizer.step()\n"
+            "    return 0.0, 0.0\n",
+            "the training loop must not run under torch.no_grad()",
+        )],
+    },
+    "lab1/04_softmax_regression_scratch": {
+        "04-softmax-regression": [(
+            # W used as if it were nn.Linear's (C, D) weight
+            "def softmax_regression(X, W, b):\n    return X.reshape(-1, W.shape[0]) @ W.T + b\n",
+            "W already has shape (D, C), inputs by outputs (not nn.Linear's (C, D))",
+        ), (
+            # the sizes of the images written into reshape
+            "def softmax_regression(X, W, b):\n    return X.reshape(X.shape[0], 784) @ W + b\n",
+            "reshape X with W.shape[0], not a fixed 784",
         )],
     },
     "lab1/05_softmax_regression_nn": {
@@ -85,6 +172,63 @@ MISTAKES = {
             "    for X, y in train_iter:\n        l = loss(net(X), y)\n"
             "        optimizer.zero_grad()\n        l.backward()\n        optimizer.step()\n",
             "got None (a missing return?)",
+        ), (
+            # softmax before nn.CrossEntropyLoss
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n"
+            "        y_hat = torch.softmax(net(X), dim=1)\n"
+            "        l = loss(y_hat, y)\n        optimizer.zero_grad()\n        l.backward()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "pass it the logits, loss(net(X), y), with no softmax before",
+        ), (
+            # the notebook's test_iter instead of the train_iter argument
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in test_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y)\n        optimizer.zero_grad()\n        l.backward()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "loop over that argument, `for X, y in train_iter:`",
+        ), (
+            # zero_grad between backward and step
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y)\n        l.backward()\n        optimizer.zero_grad()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "optimizer.zero_grad(), l.backward(), optimizer.step(), in that order",
+        ), (
+            # float targets (PyTorch 2.14: "expected target dtype to be Long or Byte")
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y.float())\n        optimizer.zero_grad()\n"
+            "        l.backward()\n        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "pass y to the loss as it is",
+        ), (
+            # the whole loop under torch.no_grad()
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    with torch.no_grad():\n"
+            "        for X, y in train_iter:\n"
+            "            y_hat = net(X)\n            l = loss(y_hat, y)\n"
+            "            optimizer.zero_grad()\n"
+            "            l.backward()\n            optimizer.step()\n"
+            "            metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], metric[1] / metric[2]\n",
+            "must not run under torch.no_grad()",
+        ), (
+            # integer division for the accuracy
+            "def train_epoch_nn(net, train_iter, loss, optimizer):\n    net.train()\n"
+            "    metric = lk.Accumulator(3)\n    for X, y in train_iter:\n        y_hat = net(X)\n"
+            "        l = loss(y_hat, y)\n        optimizer.zero_grad()\n        l.backward()\n"
+            "        optimizer.step()\n"
+            "        metric.add(l.item() * len(y), lk.accuracy(y_hat, y), len(y))\n"
+            "    return metric[0] / metric[2], int(metric[1]) // int(metric[2])\n",
+            "`//` is integer division",
         )],
     },
     "lab2/08_regularization_and_model_selection": {

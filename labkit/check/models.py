@@ -119,8 +119,17 @@ def _model_checker(m: _Model, fn, signature: str, unavailable) -> None:
                     error_fixes=[
                         (r"self must be a matrix|must be a matrix",
                          "torch.mm needs 2-d tensors: use X @ w (torch.matmul)"),
-                        (r"shape '\[-1, 784\]' is invalid|\[-1, 784\]",
-                         "reshape X with W.shape[0], not a fixed 784"),
+                        (r"shape '\[[^\]]*\b784\b[^\]]*\]' is invalid",
+                         "reshape X with W.shape[0], not a fixed 784 (D is 784 only for "
+                         "images): X.reshape(-1, W.shape[0]), -1 standing for N"),
+                        (r"shape '\[[^\]]*\]' is invalid for input of size",
+                         "a size written into reshape does not fit this input: use the "
+                         "arguments' sizes, X.reshape(-1, W.shape[0]) (D = W.shape[0] "
+                         "features per row, -1 standing for the number of examples N)"),
+                        # (N x D and C x D): the inner sizes match only after a transpose
+                        (r"cannot be multiplied \(\d+x(\d+) and \d+x\1\)",
+                         "W already has shape (D, C), inputs by outputs (not nn.Linear's "
+                         "(C, D)): multiply X @ W, without .T"),
                         (r"cannot be multiplied",
                          "flatten each example first: X.reshape(-1, W.shape[0]) turns "
                          "(N, 1, 28, 28) into (N, 784)"),
